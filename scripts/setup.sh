@@ -11,7 +11,7 @@ profile=${1:-bake}
 common=(ca-certificates git cloud-init shellcheck)
 case "$profile" in
   bake) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso openssh-client) ;;
-  test) pkgs=("${common[@]}" packer qemu-utils docker-registry skopeo openssh-server openssh-client apache2-utils) ;;
+  test) pkgs=("${common[@]}" packer qemu-utils docker-registry skopeo openssh-server openssh-client apache2-utils jq) ;;
   *) echo "usage: scripts/setup.sh bake|test" >&2; exit 2 ;;
 esac
 

@@ -1,5 +1,6 @@
 // The pin record (pins.lock.json): which OpenClaw image bytes the golden VM runs.
 import { readFileSync } from 'node:fs'
+import { isDeepStrictEqual } from 'node:util'
 import { ClawbakeError } from '../errors.ts'
 import { assertSchema } from '../schema/validate.ts'
 
@@ -20,6 +21,10 @@ export interface PinRecord {
   resolvedAt: string
   sourceRelease: string
   note?: string
+  /** where the digest was verified when that is not `image` (a mirror, a test registry) */
+  resolvedFrom?: string
+  /** false when pinned with `clawbake pin --digest` without asking a registry */
+  verified?: boolean
 }
 
 export const PIN_SCHEMA = 'pins-lock.schema.json'
@@ -43,4 +48,16 @@ export function readPinRecord(file: string): PinRecord {
     throw new ClawbakeError(`pin record is not valid JSON: ${(e as Error).message}`, { file, rule: 'pin.record-corrupt' })
   }
   return assertSchema<PinRecord>(PIN_SCHEMA, value, file, 'pin.record-corrupt')
+}
+
+/** The record as written: schema-checked, two-space JSON, trailing newline. */
+export function serializePinRecord(record: PinRecord, file: string): string {
+  assertSchema<PinRecord>(PIN_SCHEMA, record, file, 'pin.record-invalid')
+  return JSON.stringify(record, null, 2) + '\n'
+}
+
+/** Same pin, whenever it was resolved: everything but resolvedAt and note. */
+export function samePin(a: PinRecord, b: PinRecord): boolean {
+  const strip = ({ resolvedAt: _r, note: _n, ...rest }: PinRecord) => rest
+  return isDeepStrictEqual(strip(a), strip(b))
 }

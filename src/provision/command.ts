@@ -1,12 +1,52 @@
+// `clawbake user-data --owner <telegram id> [--avots-key-file F]
+// [--telegram-token-file F]`: prints the cloud-init user-data for launching a
+// VM from the golden image. Secrets from files or the environment
+// (AVOTS_API_KEY, TELEGRAM_BOT_TOKEN, optional OPENCLAW_GATEWAY_TOKEN), never
+// from argv; without a gateway token, first boot generates one.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { Command } from '../cli/command.ts'
-import { usageError } from '../errors.ts'
+import { parseCommandArgs, commonOptions } from '../cli/args.ts'
+import { ClawbakeError, usageError } from '../errors.ts'
+import { emitJson } from '../io.ts'
+import { buildUserData } from './user-data.ts'
 
-// Placeholder until this command lands: says so plainly (exit 2).
+const usage = 'clawbake user-data --owner <telegram id> [--avots-key-file F] [--telegram-token-file F] [--json]   (secrets: files or AVOTS_API_KEY / TELEGRAM_BOT_TOKEN / OPENCLAW_GATEWAY_TOKEN)'
+
+function secretFrom(file: string | undefined, envName: string, env: Record<string, string | undefined>, cwd: string, option: string): string {
+  if (file) {
+    const path = resolve(cwd, file)
+    try {
+      return readFileSync(path, 'utf8').trim()
+    } catch (e) {
+      throw new ClawbakeError(`cannot read ${option} (${(e as NodeJS.ErrnoException).code})`, { file: path, rule: 'user-data.secret-file' }, 2)
+    }
+  }
+  return (env[envName] ?? '').trim()
+}
+
 export const command: Command = {
   name: 'user-data',
-  summary: '',
-  usage: 'clawbake user-data',
-  async run() {
-    throw usageError('clawbake user-data is not implemented yet', 'not-implemented')
+  summary: 'per-client cloud-init user-data for a VM launched from the golden image',
+  usage,
+  async run(argv, io) {
+    const { values } = parseCommandArgs('user-data', argv, {
+      ...commonOptions,
+      owner: { type: 'string' },
+      'avots-key-file': { type: 'string' },
+      'telegram-token-file': { type: 'string' },
+    }, usage)
+    if (!values.owner) throw usageError(`clawbake user-data: --owner <telegram id> is required\nusage: ${usage}`, 'user-data.owner')
+    const text = await buildUserData(io.cwd, {
+      owner: values.owner,
+      avotsApiKey: secretFrom(values['avots-key-file'], 'AVOTS_API_KEY', io.env, io.cwd, '--avots-key-file'),
+      telegramBotToken: secretFrom(values['telegram-token-file'], 'TELEGRAM_BOT_TOKEN', io.env, io.cwd, '--telegram-token-file'),
+      gatewayToken: (io.env.OPENCLAW_GATEWAY_TOKEN ?? '').trim(),
+      ...(io.env.AVOTS_BASE_URL ? { avotsBaseUrl: io.env.AVOTS_BASE_URL.trim() } : {}),
+    })
+    if (values.json) emitJson(io, { ok: true, owner: values.owner, userData: text })
+    else io.out(text)
+    io.err(`user-data: valid cloud-config for owner ${values.owner} (contains secrets: pass it to the VM, do not commit or log it)\n`)
+    return 0
   },
 }

@@ -73,19 +73,28 @@ export function parseVersion(input: string, where: { file?: string; field?: stri
   return v
 }
 
-function rank(v: OpenclawVersion): [number, number, number] {
-  // prereleases before the base release, the base before its corrections.
-  if (v.pre) return [0, v.pre.kind === 'alpha' ? 0 : 1, v.pre.n]
-  return [1, v.correction, 0]
+// A version as a sort key: [year, month, patch, stage, a, b] where stage is
+// -1 for semver's `-0` range sentinel (below every prerelease of that
+// x.y.z), 0 prerelease (a = alpha 0 / beta 1, b = N), 1 release (a = the
+// correction N, 0 for the base). Corrections sort after their base.
+type VersionKey = [number, number, number, number, number, number]
+
+function versionKey(v: OpenclawVersion): VersionKey {
+  if (v.pre) return [v.year, v.month, v.patch, 0, v.pre.kind === 'alpha' ? 0 : 1, v.pre.n]
+  return [v.year, v.month, v.patch, 1, v.correction, 0]
+}
+
+function compareKeys(a: VersionKey, b: VersionKey): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number)
+    if (d !== 0) return d
+  }
+  return 0
 }
 
 /** Total order of OpenClaw versions: negative when a < b. */
 export function compareVersions(a: OpenclawVersion, b: OpenclawVersion): number {
-  const keys = [a.year - b.year, a.month - b.month, a.patch - b.patch]
-  const ra = rank(a)
-  const rb = rank(b)
-  keys.push(ra[0] - rb[0], ra[1] - rb[1], ra[2] - rb[2])
-  return keys.find(k => k !== 0) ?? 0
+  return compareKeys(versionKey(a), versionKey(b))
 }
 
 export function sortVersions<T extends OpenclawVersion>(versions: readonly T[]): T[] {
@@ -113,26 +122,61 @@ export function ineligibility(v: OpenclawVersion, opts: EligibilityOptions): str
 }
 
 /**
+ * A range bound as semver desugars it. Advisories and ranges use bounds that
+ * are not OpenClaw releases (`< 2026.4.0`, `2026.3.x` -> `<2026.4.0-0`,
+ * `^2026.1.29` -> `<2027.0.0-0`): they still order against real versions.
+ * A prerelease tag that is not OpenClaw's (`-rc.1`) is not guessed: null.
+ */
+function boundKey(b: semver.SemVer): VersionKey | null {
+  const pre = b.prerelease
+  if (pre.length === 0) return [b.major, b.minor, b.patch, 1, 0, 0]
+  if (pre.length === 1 && pre[0] === 0) return [b.major, b.minor, b.patch, -1, 0, 0]
+  if (pre.length === 1 && typeof pre[0] === 'number') return [b.major, b.minor, b.patch, 1, pre[0], 0]
+  if (pre.length === 2 && (pre[0] === 'alpha' || pre[0] === 'beta') && typeof pre[1] === 'number') {
+    return [b.major, b.minor, b.patch, 0, pre[0] === 'alpha' ? 0 : 1, pre[1]]
+  }
+  return null
+}
+
+function parseRange(range: string): semver.Range | null {
+  const normalized = range.replace(/,/g, ' ').replace(/\bv(?=\d)/g, '').trim()
+  if (!normalized) return null
+  try {
+    const parsed = new semver.Range(normalized, { loose: true })
+    const bounded = parsed.set.every(comparators => comparators.every(c => c.value === '' || boundKey(c.semver) !== null))
+    return bounded ? parsed : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Is `range` a version range this module can evaluate? Callers deciding
+ * about security use it to fail closed instead of reading `false` from
+ * satisfiesRange as "not affected".
+ */
+export function isVersionRange(range: string): boolean {
+  return parseRange(range) !== null
+}
+
+/**
  * Does `v` satisfy a version range as GitHub advisories write them
- * (">= 2026.1.29", "< 2026.3.23, >= 2026.1.1", "2026.4.22", "a || b")?
- * semver parses the grammar; the ordering is OpenClaw's, so a `-N` correction
- * counts as after its base release, not as a prerelease of it.
+ * (">= 2026.1.29", "< 2026.3.23, >= 2026.1.1", "<= 2026.2.21-2",
+ * "2026.4.22", "a || b", and x/caret/tilde ranges)? semver parses the
+ * grammar; the ordering is OpenClaw's, so a `-N` correction counts as after
+ * its base release, not as a prerelease of it. An empty or unparseable range
+ * is satisfied by nothing (see isVersionRange).
  */
 export function satisfiesRange(v: OpenclawVersion, range: string): boolean {
-  const normalized = range.replace(/,/g, ' ').replace(/\bv(?=\d)/g, '').trim()
-  if (!normalized) return false
-  let parsed: semver.Range
-  try {
-    parsed = new semver.Range(normalized, { loose: true })
-  } catch {
-    return false
-  }
+  const parsed = parseRange(range)
+  if (!parsed) return false
+  const key = versionKey(v)
   return parsed.set.some(comparators =>
     comparators.every(c => {
       if (c.value === '') return true // the match-anything comparator
-      const bound = tryParseVersion(c.semver.version)
+      const bound = boundKey(c.semver)
       if (!bound) return false
-      const d = compareVersions(v, bound)
+      const d = compareKeys(key, bound)
       switch (c.operator) {
         case '<': return d < 0
         case '<=': return d <= 0

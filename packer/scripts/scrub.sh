@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Leave nothing of the build behind: test secrets and gate state, containers
+# and volumes the gates made, logs, shell history, SSH host keys, cloud-init
+# state and the machine id (a clone must not share them). The pinned image and
+# the laid-down files stay.
+set -euo pipefail
+
+# gate state and test secrets
+rm -rf /var/lib/clawbake /tmp/clawbake /opt/openclaw/.env
+find /opt/openclaw/state -mindepth 1 -delete
+if command -v docker >/dev/null 2>&1; then
+  docker ps --all --quiet | xargs --no-run-if-empty docker rm --force >/dev/null
+  docker volume ls --quiet | xargs --no-run-if-empty docker volume rm >/dev/null
+  docker network prune --force >/dev/null
+fi
+
+# package caches
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+
+# logs
+journalctl --rotate >/dev/null 2>&1 || true
+journalctl --vacuum-time=1s >/dev/null 2>&1 || true
+find /var/log -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -delete
+find /var/log -type f -exec truncate --size 0 {} +
+
+# shell history
+rm -f /root/.bash_history /home/*/.bash_history /root/.lesshst /home/*/.lesshst
+
+# build-time SSH access (the open session keeps working; no new login is possible)
+rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys
+
+# per-instance identity: host keys and machine id are made again at first boot
+rm -f /etc/ssh/ssh_host_*
+cloud-init clean --logs --machine-id
+rm -f /var/lib/dbus/machine-id
+sync
+echo "clawbake: scrubbed"

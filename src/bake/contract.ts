@@ -1,0 +1,47 @@
+// The shapes of the stages the bake strings together, exactly as the lead's
+// cross-module contract fixes them (notes/contracts.md). The orchestrator is
+// written against these; stages.ts binds them to the real modules.
+import type { Channel } from '../releases/version.ts'
+
+export type Env = Record<string, string | undefined>
+
+export interface WatchResult {
+  current: { tag: string; digest: string }
+  latest: { tag: string; publishedAt: string; url: string } | null
+  action: 'up-to-date' | 'bake'
+  urgency: 'critical' | 'routine' | null
+  dueBy: string | null
+  advisories: { ghsaId: string; cveId: string | null; severity: string }[]
+}
+export interface WatchOptions { root: string; env: Env; now: Date; channel: Channel; repo?: string; record?: boolean }
+
+export interface ResolvedImage {
+  image: string
+  tag: string
+  digest: string
+  mediaType: string
+  platforms: { os: string; architecture: string; variant?: string; digest: string }[]
+}
+export interface ResolveRequest { image: string; tag: string }
+export interface ResolveOptions { env: Env; allowPrerelease?: boolean }
+
+export interface PinResult { changed: boolean; tag: string; digest: string; files: string[] }
+export interface PinOptions { root: string; now: Date; sourceRelease?: string }
+
+export interface Finding { rule: string; file: string; path: string; message: string }
+export interface CheckReport { ok: boolean; findings: Finding[] }
+export interface CheckOptions { root: string; env: Env; config?: string; compose?: string }
+
+export interface GateResult { id: string; ok: boolean; detail: string; ms: number }
+export interface GateReport { ok: boolean; openclawVersion: string; gates: GateResult[] }
+export interface GateOptions { mode: 'local' | 'vm'; root: string; env: Env; only?: string[]; log?: (line: string) => void }
+
+export const GATE_IDS = ['config-valid', 'doctor', 'security-audit', 'models', 'avots-smoke', 'owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only', 'no-secret-left'] as const
+
+/** The four in-process stages before Packer; tests inject their own. */
+export interface BakeStages {
+  watch(opts: WatchOptions): Promise<WatchResult>
+  resolve(req: ResolveRequest, opts: ResolveOptions): Promise<ResolvedImage>
+  pin(resolved: ResolvedImage, opts: PinOptions): Promise<PinResult>
+  check(opts: CheckOptions): Promise<CheckReport>
+}

@@ -1,0 +1,137 @@
+// Running the real Packer: `packer validate` and `packer build -machine-readable`,
+// with the machine-readable stream parsed into readable progress. Every line
+// is masked before it reaches the screen or the run log (Packer 1.6.6 prints
+// sensitive variables in clear). Secrets reach Packer only as PKR_VAR_*
+// environment variables, never on its command line.
+import { spawn, execFile } from 'node:child_process'
+import { accessSync, constants, existsSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
+import { promisify } from 'node:util'
+import { ClawbakeError } from '../errors.ts'
+import type { Masker } from './mask.ts'
+import { describePackerEvent, lineSplitter, parsePackerLine, type PackerEvent } from './machine-readable.ts'
+
+const run = promisify(execFile)
+
+export type Builder = 'qemu' | 'amazon-ebs' | 'null'
+export const BUILDERS: readonly Builder[] = ['qemu', 'amazon-ebs', 'null']
+
+/** The Packer source each builder selects (`-only`): type.name in packer/clawbake.pkr.hcl. */
+export function packerSource(builder: Builder): string {
+  return builder === 'null' ? 'null.rehearsal' : `${builder}.ubuntu`
+}
+
+/** An executable on PATH, or null. */
+export function which(name: string, env: Record<string, string | undefined>): string | null {
+  if (name.includes('/')) return isExecutable(name) ? name : null
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue
+    const p = join(dir, name)
+    if (isExecutable(p)) return p
+  }
+  return null
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK)
+    return existsSync(p)
+  } catch {
+    return false
+  }
+}
+
+export interface PackerInfo {
+  bin: string
+  version: string
+  /** Packer >= 1.7 understands error-cleanup-provisioner and cd_content; 1.6.6 does not */
+  modern: boolean
+}
+
+export async function packerInfo(bin: string, env: Record<string, string | undefined>): Promise<PackerInfo> {
+  const { stdout } = await run(bin, ['version'], { env: { ...env, CHECKPOINT_DISABLE: '1' } as NodeJS.ProcessEnv })
+  const m = /Packer v?(\d+)\.(\d+)\.(\d+)/.exec(stdout)
+  if (!m) throw new ClawbakeError(`cannot read the Packer version from "${stdout.trim()}"`, { file: bin, rule: 'bake.packer-version' }, 2)
+  const [maj, min] = [Number(m[1]), Number(m[2])]
+  return { bin, version: `${m[1]}.${m[2]}.${m[3]}`, modern: maj > 1 || min >= 7 }
+}
+
+export interface PackerRun {
+  bin: string
+  /** the packer/ directory (Packer resolves path.root from it) */
+  dir: string
+  env: Record<string, string | undefined>
+  masker: Masker
+  /** a readable, masked progress line */
+  progress?: (line: string) => void
+  /** every raw output line, masked (the run log) */
+  log?: (line: string) => void
+}
+
+export interface PackerResult {
+  code: number
+  events: PackerEvent[]
+  /** error texts Packer reported (masked) */
+  errors: string[]
+  /** masked text output (validate) */
+  output: string
+}
+
+function spawnPacker(args: string[], r: PackerRun, machineReadable: boolean): Promise<PackerResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(r.bin, args, {
+      cwd: r.dir,
+      env: { ...r.env, CHECKPOINT_DISABLE: '1' } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const events: PackerEvent[] = []
+    const errors: string[] = []
+    let output = ''
+    const onLine = (raw: string) => {
+      const line = r.masker.mask(raw)
+      r.log?.(line)
+      output += line + '\n'
+      if (!machineReadable) return
+      const e = parsePackerLine(line)
+      if (!e) {
+        if (line.trim()) r.progress?.(line)
+        return
+      }
+      events.push(e)
+      if (e.type === 'error' && e.target) errors.push(e.data.join(','))
+      if (e.type === 'ui' && e.data[0] === 'error') errors.push(e.data.slice(1).join(',').trim())
+      const text = describePackerEvent(e)
+      if (text) for (const l of text.split('\n')) if (l.trim()) r.progress?.(l)
+    }
+    const out = lineSplitter(onLine)
+    const err = lineSplitter(raw => {
+      const line = r.masker.mask(raw)
+      r.log?.(line)
+      output += line + '\n'
+      if (line.trim()) r.progress?.(line)
+    })
+    child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d))
+    child.on('error', reject)
+    child.on('close', code => {
+      out.end()
+      err.end()
+      resolve({ code: code ?? 1, events, errors, output })
+    })
+  })
+}
+
+export function varArgs(varFile: string, builder: Builder): string[] {
+  return [`-only=${packerSource(builder)}`, `-var-file=${varFile}`]
+}
+
+/** `packer validate`: the template parses, every variable validates, every file it names exists. */
+export async function packerValidate(r: PackerRun, varFile: string, builder: Builder): Promise<PackerResult> {
+  return spawnPacker(['validate', ...varArgs(varFile, builder), '.'], r, false)
+}
+
+/** `packer build -machine-readable`, streamed as readable progress. */
+export async function packerBuild(r: PackerRun, varFile: string, builder: Builder, opts: { force?: boolean } = {}): Promise<PackerResult> {
+  const args = ['build', '-machine-readable', '-on-error=cleanup', ...(opts.force ? ['-force'] : []), ...varArgs(varFile, builder), '.']
+  return spawnPacker(args, r, true)
+}

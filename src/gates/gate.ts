@@ -1,0 +1,55 @@
+// What a gate is and what it reports. The ids are stable: the bake, the
+// catalog and people's scripts refer to them (contracts.md).
+
+export const GATE_IDS = [
+  'config-valid',
+  'doctor',
+  'security-audit',
+  'models',
+  'avots-smoke',
+  'owner-exec',
+  'stranger-refused',
+  'untrusted-tools',
+  'loopback-only',
+  'no-secret-left',
+] as const
+
+export type GateId = (typeof GATE_IDS)[number]
+
+export function isGateId(id: string): id is GateId {
+  return (GATE_IDS as readonly string[]).includes(id)
+}
+
+export interface GateResult {
+  id: string
+  ok: boolean
+  detail: string
+  ms: number
+}
+
+export interface GateReport {
+  ok: boolean
+  openclawVersion: string
+  gates: GateResult[]
+}
+
+/** What a gate decided, before it is timed. */
+export interface Verdict {
+  ok: boolean
+  detail: string
+}
+
+export const pass = (detail: string): Verdict => ({ ok: true, detail })
+export const fail = (detail: string): Verdict => ({ ok: false, detail })
+
+/** Run one gate, timing it; a thrown error is that gate failing, never the suite crashing. */
+export async function timed(id: GateId, body: () => Promise<Verdict>): Promise<GateResult> {
+  const t0 = performance.now()
+  let v: Verdict
+  try {
+    v = await body()
+  } catch (e) {
+    v = fail(`gate crashed: ${(e as Error)?.message ?? String(e)}`)
+  }
+  return { id, ok: v.ok, detail: v.detail, ms: Math.round(performance.now() - t0) }
+}

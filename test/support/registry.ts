@@ -1,0 +1,303 @@
+// A real OCI registry for tests: Debian's docker-registry (distribution 2.8)
+// on 127.0.0.1 with temp storage, in one of three auth modes (none, token via
+// the RS256 token stand-in, htpasswd/bcrypt), plus test images built from
+// scratch as OCI image layouts and pushed with the real `skopeo copy --all`.
+// Reusable: `startRegistry`, `buildImage`, `pushImage`, `skopeoRawDigest`.
+import { createHash, randomBytes } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { freePort, waitFor } from './net.ts'
+import { start, type Started } from './proc.ts'
+import { startTokenServer, type TokenServer } from '../standins/registry-token.ts'
+
+const run = promisify(execFile)
+
+export const MEDIA = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  inToto: 'application/vnd.in-toto+json',
+} as const
+
+export const REPOSITORY = 'openclaw/openclaw'
+
+export type AuthMode = 'none' | 'token' | 'htpasswd'
+
+export interface Registry {
+  /** `127.0.0.1:<port>` */
+  host: string
+  /** `127.0.0.1:<port>/openclaw/openclaw`: what `--image` takes */
+  image: string
+  storage: string
+  auth: AuthMode
+  /** credentials accepted for push (token and htpasswd modes) */
+  user: string
+  password: string
+  /** the token stand-in, in token mode */
+  token?: TokenServer
+  proc: Started
+  stop(): Promise<void>
+}
+
+export interface Teardown { teardown(fn: () => void | Promise<void>): void }
+
+function tempDir(t: Teardown | null, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t?.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/**
+ * Start `docker-registry serve` on a free 127.0.0.1 port. Pass `storage` to
+ * serve images another registry pushed (the same filesystem storage), e.g.
+ * push once anonymously, then serve the same bytes in token or htpasswd mode.
+ */
+export async function startRegistry(t: Teardown | null, opts: { auth?: AuthMode; storage?: string; user?: string; password?: string } = {}): Promise<Registry> {
+  const auth = opts.auth ?? 'none'
+  const dir = tempDir(t, 'clawbake-registry-')
+  const storage = opts.storage ?? join(dir, 'storage')
+  mkdirSync(storage, { recursive: true })
+  const port = await freePort()
+  const user = opts.user ?? 'pusher'
+  const password = opts.password ?? randomBytes(12).toString('hex')
+  let token: TokenServer | undefined
+  let authBlock = ''
+  if (auth === 'token') {
+    token = await startTokenServer({ dir, service: 'clawbake-test-registry', issuer: 'clawbake-test-issuer', users: { [user]: password } })
+    authBlock = [
+      'auth:',
+      '  token:',
+      `    realm: ${token.realm}`,
+      `    service: ${token.service}`,
+      `    issuer: ${token.issuer}`,
+      `    rootcertbundle: ${token.certFile}`,
+    ].join('\n')
+  } else if (auth === 'htpasswd') {
+    const { stdout } = await run('htpasswd', ['-Bbn', user, password])
+    const file = join(dir, 'htpasswd')
+    writeFileSync(file, stdout.trim() + '\n', { mode: 0o600 })
+    authBlock = ['auth:', '  htpasswd:', '    realm: clawbake-test', `    path: ${file}`].join('\n')
+  }
+  const config = join(dir, 'config.yml')
+  writeFileSync(config, [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${storage}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    `  secret: ${randomBytes(16).toString('hex')}`,
+    authBlock,
+    '',
+  ].join('\n'))
+  const proc = start('/usr/bin/docker-registry', ['serve', config], { env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } })
+  const stop = async () => {
+    await proc.stop()
+    await token?.stop()
+  }
+  t?.teardown(stop)
+  const host = `127.0.0.1:${port}`
+  try {
+    await waitFor(`docker-registry on ${host}`, async () => {
+      if (proc.child.exitCode !== null) throw new Error(`docker-registry exited: ${proc.output()}`)
+      const res = await fetch(`http://${host}/v2/`)
+      await res.arrayBuffer()
+      return res.status === 200 || res.status === 401
+    }, 15000, 50)
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { host, image: `${host}/${REPOSITORY}`, storage, auth, user, password, token, proc, stop }
+}
+
+// ---------------------------------------------------------------- images
+
+export interface Descriptor {
+  mediaType: string
+  digest: string
+  size: number
+  platform?: { os: string; architecture: string; variant?: string }
+  annotations?: Record<string, string>
+}
+
+export interface BuiltImage {
+  /** the OCI layout directory (`oci:<dir>:<tag>`) */
+  dir: string
+  tag: string
+  /** digest of the top-level manifest (index, list or single manifest) */
+  digest: string
+  mediaType: string
+  /** per-platform manifests (attestations excluded) */
+  platforms: { os: string; architecture: string; variant?: string; digest: string }[]
+  /** attestation manifests in the index */
+  attestations: string[]
+  /** the raw bytes of the top-level manifest */
+  raw: Buffer
+  /** skopeo source: `oci:<dir>:<tag>` (OCI kinds) or `dir:<dir>` (Docker kinds) */
+  transport: string
+}
+
+export type ImageKind = 'oci-index' | 'oci-single' | 'docker-list' | 'docker-single'
+
+export interface ImageSpec {
+  tag: string
+  kind?: ImageKind
+  /** platforms of an index/list; the single kinds use the first */
+  platforms?: { os: string; architecture: string; variant?: string }[]
+  /** add a BuildKit-style attestation manifest per platform (OCI index only) */
+  attestation?: boolean
+}
+
+function sha256(b: Buffer | string): string {
+  return 'sha256:' + createHash('sha256').update(b).digest('hex')
+}
+
+/** A one-file ustar archive, built by hand (512-byte header, checksum, padding). */
+export function tarOneFile(name: string, content: Buffer): Buffer {
+  const header = Buffer.alloc(512)
+  const put = (s: string, off: number, len: number) => header.write(s.slice(0, len), off, len, 'ascii')
+  const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0'
+  put(name, 0, 100)
+  put(octal(0o644, 8), 100, 8)
+  put(octal(0, 8), 108, 8)
+  put(octal(0, 8), 116, 8)
+  put(octal(content.length, 12), 124, 12)
+  put(octal(0, 12), 136, 12)
+  header.fill(' ', 148, 156)
+  put('0', 156, 1)
+  put('ustar\0', 257, 6)
+  put('00', 263, 2)
+  let sum = 0
+  for (const b of header) sum += b
+  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8)
+  const pad = Buffer.alloc((512 - (content.length % 512)) % 512)
+  return Buffer.concat([header, content, pad, Buffer.alloc(1024)])
+}
+
+/**
+ * Write an OCI image layout for `spec` under `root` (a fresh dir per image):
+ * blobs/sha256/*, index.json with `org.opencontainers.image.ref.name` = tag.
+ * Content depends on the tag, so each tag has its own digests.
+ */
+export function buildImage(root: string, spec: ImageSpec): BuiltImage {
+  const kind = spec.kind ?? 'oci-index'
+  const docker = kind.startsWith('docker')
+  const dir = join(root, `${spec.tag}-${kind}`)
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true })
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  const blob = (data: Buffer | string, mediaType: string, extra: Partial<Descriptor> = {}): Descriptor => {
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data)
+    const digest = sha256(bytes)
+    writeFileSync(join(dir, 'blobs', 'sha256', digest.slice(7)), bytes)
+    return { mediaType, digest, size: bytes.length, ...extra }
+  }
+  const platforms = spec.platforms ?? (kind.endsWith('single')
+    ? [{ os: 'linux', architecture: 'amd64' }]
+    : [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64', variant: 'v8' }])
+
+  const manifestFor = (p: { os: string; architecture: string; variant?: string }): Descriptor => {
+    const tar = tarOneFile('openclaw-version', Buffer.from(`openclaw ${spec.tag} ${p.os}/${p.architecture}${p.variant ? '/' + p.variant : ''}\n`))
+    const layer = blob(gzipSync(tar, { level: 9 }), docker ? MEDIA.dockerLayer : MEDIA.ociLayer)
+    const config = blob(JSON.stringify({
+      architecture: p.architecture,
+      os: p.os,
+      ...(p.variant ? { variant: p.variant } : {}),
+      config: { User: '1000', WorkingDir: '/app', Labels: { 'org.opencontainers.image.version': spec.tag } },
+      rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+    }), docker ? MEDIA.dockerConfig : MEDIA.ociConfig)
+    const mediaType = docker ? MEDIA.dockerManifest : MEDIA.ociManifest
+    return blob(JSON.stringify({ schemaVersion: 2, mediaType, config, layers: [layer] }, null, 3), mediaType, {
+      platform: { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}) },
+    })
+  }
+
+  const attestations: string[] = []
+  let top: Descriptor
+  const platformDigests = [] as BuiltImage['platforms']
+  if (kind.endsWith('single')) {
+    const m = manifestFor(platforms[0]!)
+    delete m.platform
+    top = m
+    platformDigests.push({ ...platforms[0]!, digest: m.digest })
+  } else {
+    const manifests: Descriptor[] = []
+    for (const p of platforms) {
+      const m = manifestFor(p)
+      manifests.push(m)
+      platformDigests.push({ ...p, digest: m.digest })
+    }
+    if (spec.attestation && !docker) {
+      for (const m of [...manifests]) {
+        const statement = blob(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2', subject: [{ name: spec.tag, digest: { sha256: m.digest.slice(7) } }], predicate: {} }), MEDIA.inToto, {
+          annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' },
+        })
+        const config = blob(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [statement.digest] } }), MEDIA.ociConfig)
+        const att = blob(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: [statement] }), MEDIA.ociManifest, {
+          platform: { os: 'unknown', architecture: 'unknown' },
+          annotations: { 'vnd.docker.reference.digest': m.digest, 'vnd.docker.reference.type': 'attestation-manifest' },
+        })
+        manifests.push(att)
+        attestations.push(att.digest)
+      }
+    }
+    const mediaType = docker ? MEDIA.dockerList : MEDIA.ociIndex
+    top = blob(JSON.stringify({ schemaVersion: 2, mediaType, manifests }, null, 2), mediaType)
+  }
+  if (docker) {
+    // skopeo's oci: transport only takes OCI media types at the top; Docker
+    // manifests go through the dir: transport (manifest.json at the top,
+    // <hex>.manifest.json per instance, blobs named by their hex digest).
+    const blobs = join(dir, 'blobs', 'sha256')
+    writeFileSync(join(dir, 'version'), 'Directory Transport Version: 1.1\n')
+    for (const f of readdirSync(blobs)) writeFileSync(join(dir, f), readFileSync(join(blobs, f)))
+    writeFileSync(join(dir, 'manifest.json'), readFileSync(join(blobs, top.digest.slice(7))))
+    if (!kind.endsWith('single')) {
+      for (const p of platformDigests) writeFileSync(join(dir, `${p.digest.slice(7)}.manifest.json`), readFileSync(join(blobs, p.digest.slice(7))))
+    }
+  }
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.size, annotations: { 'org.opencontainers.image.ref.name': spec.tag } }],
+  }))
+  const raw = readFileSync(join(dir, 'blobs', 'sha256', top.digest.slice(7)))
+  return { dir, tag: spec.tag, digest: top.digest, mediaType: top.mediaType, platforms: platformDigests, attestations, raw, transport: docker ? `dir:${dir}` : `oci:${dir}:${spec.tag}` }
+}
+
+/** `skopeo copy --all` the image to `<host>/openclaw/openclaw:<tag>`, keeping every digest. */
+export async function pushImage(image: BuiltImage, host: string, creds?: { user: string; password: string }): Promise<void> {
+  await run('skopeo', [
+    'copy', '--all', '--preserve-digests', '--dest-tls-verify=false', '--quiet',
+    ...(creds ? ['--dest-creds', `${creds.user}:${creds.password}`] : []),
+    image.transport, `docker://${host}/${REPOSITORY}:${image.tag}`,
+  ], { timeout: 60000 })
+}
+
+/** `skopeo inspect --raw ... | sha256sum`: the digest of the bytes skopeo got, independently of clawbake. */
+export async function skopeoRawDigest(host: string, tag: string, creds?: { user: string; password: string }): Promise<string> {
+  const { stdout } = await run('skopeo', [
+    'inspect', '--raw', '--tls-verify=false', ...(creds ? ['--creds', `${creds.user}:${creds.password}`] : []),
+    `docker://${host}/${REPOSITORY}:${tag}`,
+  ], { encoding: 'buffer', timeout: 60000, maxBuffer: 8 << 20 })
+  return sha256(stdout)
+}
+
+/** A temp dir for image layouts, removed on teardown. */
+export function imageRoot(t: Teardown | null): string {
+  return tempDir(t, 'clawbake-images-')
+}
