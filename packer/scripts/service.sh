@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # systemd unit that runs the compose project. It is enabled, not started: the
-# per-client .env (bot token, owner id, avots key) arrives through cloud-init at
-# the first boot of a client VM, and the unit waits for it.
+# per-client state/.env (bot token, owner id, avots key) is written by
+# first-boot.sh (cloud-init) at the first boot of a client VM; the unit waits for it.
 set -euo pipefail
 
 unit=/etc/systemd/system/openclaw.service
@@ -12,7 +12,7 @@ Documentation=file:///opt/openclaw/docker-compose.yml
 Requires=docker.service
 After=docker.service network-online.target
 Wants=network-online.target
-ConditionPathExists=/opt/openclaw/.env
+ConditionPathExists=/opt/openclaw/state/.env
 
 [Service]
 Type=oneshot

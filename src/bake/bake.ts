@@ -25,6 +25,7 @@ import { assertPrerequisites, kvmUsable } from './prerequisites.ts'
 import { readReleaseRecord, type ReleaseInfo } from './release.ts'
 import { bundleGates } from './bundle.ts'
 import { writeSeed } from './seed.ts'
+import { stageTemplate } from './template.ts'
 
 export const DEFAULT_IMAGE = 'ghcr.io/openclaw/openclaw'
 export const DEFAULT_UBUNTU_URL = 'https://cloud-images.ubuntu.com/releases/noble/release/ubuntu-24.04-server-cloudimg-amd64.img'
@@ -320,13 +321,13 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
         done.push(`gate bundle ${(b.bytes / 1024).toFixed(0)} KiB`)
       }
       writeFileSync(join(runDir, 'bake.pkrvars.json'), JSON.stringify(vars, null, 2) + '\n')
-      done.push(`packer ${info.version}${info.modern ? '' : ' (1.6: no error-cleanup-provisioner; the gate report is fetched before the verdict)'}`)
+      done.push(`packer ${info.version}${info.modern ? ' (staged template with error-cleanup-provisioner)' : ' (1.6: no error-cleanup-provisioner; the gate report is fetched before the verdict)'}`)
       return { value: null, detail: `${relative(root, runDir)}: ${done.join(', ')}` }
     }).catch(fail)
 
     const packerRun: PackerRun = {
       bin: packerBin,
-      dir: paths.packerDir,
+      dir: stageTemplate(paths.packerDir, runDir, info.modern),
       env: {
         ...io.env,
         PKR_VAR_avots_api_key: io.env.AVOTS_API_KEY,

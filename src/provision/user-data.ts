@@ -62,7 +62,9 @@ export async function buildUserData(root: string, values: ClientValues): Promise
   if (!out.startsWith('#cloud-config')) out = `#cloud-config\n${out.replace(/^#cloud-config\n/m, '')}`
   const verdict = await validateCloudConfig(out)
   if (!verdict.valid) {
-    throw new ClawbakeError(`cloud-init rejects the generated user-data: ${verdict.errors.join('; ')}`, { file, rule: 'user-data.cloud-init-invalid' }, 1)
+    const secrets = [values.avotsApiKey, values.telegramBotToken, values.gatewayToken].filter(v => v.length >= 8)
+    const scrub = (line: string) => secrets.reduce((l, v) => l.replaceAll(v, '***'), line)
+    throw new ClawbakeError(`cloud-init rejects the generated user-data: ${verdict.errors.map(scrub).join('; ')}`, { file, rule: 'user-data.cloud-init-invalid' }, 1)
   }
   return out
 }

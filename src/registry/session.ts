@@ -100,8 +100,11 @@ export class RegistrySession {
 
   /**
    * A registry API request (`/v2/<repo>/...`) with whatever authorization is
-   * cached. On 401 it answers the challenge once (token or basic) and, unless
-   * `then` says otherwise, repeats the request; a second 401 is an error.
+   * cached. On 401 it answers the challenge once (token or basic) and repeats
+   * the request (`onChallenge: 'return'` hands the 401 back instead, so the
+   * caller can move on to its next request). Only the registry's own
+   * challenge is answered: a 401 from a redirect target (another origin)
+   * could name any realm, and the credentials must not go there.
    */
   async registry(target: Target, method: 'HEAD' | 'GET', path: string, headers: Record<string, string>, opts: { maxBytes: number; onChallenge?: 'repeat' | 'return' } = { maxBytes: 0 }): Promise<Reply & { reauthorized: boolean }> {
     const url = new URL(`${target.ref.origin}/v2/${target.ref.repository}/${path}`)
@@ -109,6 +112,7 @@ export class RegistrySession {
     const cached = this.tokens.get(key, this.now())
     const first = await this.send(method, url, { ...headers, ...(cached ? { authorization: cached } : {}) }, opts.maxBytes, target)
     if (first.status !== 401) return { ...first, reauthorized: false }
+    if (new URL(first.url).origin !== url.origin) throw this.#unauthorized(target, first, 'a redirect target on another origin asked for credentials; not answering')
     this.tokens.delete(key)
     const authorization = await this.#answerChallenge(target, first)
     if (opts.onChallenge === 'return') return { ...first, reauthorized: true }
@@ -128,7 +132,7 @@ export class RegistrySession {
       return authorization
     }
     if (challenge?.scheme !== 'bearer' || !challenge.params.realm) {
-      throw this.#unauthorized(target, reply, 'and sent no usable WWW-Authenticate challenge')
+      throw this.#unauthorized(target, reply, 'no usable WWW-Authenticate challenge came with it')
     }
     let realm: URL
     try {
@@ -143,7 +147,7 @@ export class RegistrySession {
     for (const s of scope.split(' ')) realm.searchParams.append('scope', s)
     const tokenReply = await this.send('GET', realm, { accept: 'application/json', ...(creds ? { authorization: basicAuthorization(creds) } : {}) }, 1 << 20, target)
     if (tokenReply.status === 401 || tokenReply.status === 403) {
-      throw this.#unauthorized(target, tokenReply, creds ? `: the token endpoint refused the credentials in ${ENV_USER}/${ENV_PASSWORD}` : ': the token endpoint refused an anonymous pull token')
+      throw this.#unauthorized(target, tokenReply, creds ? `the token endpoint refused the credentials in ${ENV_USER}/${ENV_PASSWORD}` : 'the token endpoint refused an anonymous pull token')
     }
     if (tokenReply.status !== 200) {
       throw new ClawbakeError(`token endpoint answered HTTP ${tokenReply.status} for ${target.what}`, { file: realm.origin + realm.pathname, rule: 'registry.token-failed' }, 2)
@@ -161,7 +165,7 @@ export class RegistrySession {
   }
 
   #unauthorized(target: Target, reply: Reply, why: string): ClawbakeError {
-    return new ClawbakeError(`registry refused access to ${target.what} (HTTP ${reply.status}) ${why}`.replace(/ :/, ':'), { file: redact(reply.url), rule: 'registry.unauthorized' }, 2)
+    return new ClawbakeError(`registry refused access to ${target.what} (HTTP ${reply.status}): ${why}`, { file: redact(reply.url), rule: 'registry.unauthorized' }, 2)
   }
 
   /**

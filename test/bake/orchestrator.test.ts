@@ -170,3 +170,18 @@ t.test('refusals: usage (2), ineligible tag (1), malformed digest (2)', async t 
   await t.rejects(bakeCommand(['--tag', '2026.9.6', '--builder', 'null', '--var', 'openclaw_image=x'], io, deps), { name: 'ClawbakeError', exitCode: 2, rule: 'bake.var' })
   t.same(readdirSync(root).sort(), ['CHANGELOG.md', 'catalog', 'packer', 'pins.lock.json'])
 })
+
+t.test('missing prerequisites: one message naming each and how to get it (exit 2), nothing written', async t => {
+  const { clawbake } = await import('../support/cli.ts')
+  const root = bakeTree(t)
+  const before = snapshot(root)
+  const r = await clawbake(['bake', '--tag', '2026.9.6', '--json'], { cwd: root, env: { CLAWBAKE_ROOT: root, PATH: '/nonexistent', AVOTS_API_KEY: undefined, CLAWBAKE_PACKER: undefined } })
+  t.equal(r.code, 2)
+  const err = r.json().error
+  t.equal(err.rule, 'bake.prerequisites')
+  for (const what of ['packer', 'AVOTS_API_KEY', 'qemu-system-x86_64', 'qemu-img', 'xorriso', 'ssh-keygen']) t.ok(err.field.split(',').includes(what), `names ${what}`)
+  t.match(err.message, /packer: run `npm run setup`/)
+  t.match(err.message, /AVOTS_API_KEY: export AVOTS_API_KEY=/)
+  t.equal(r.stderr.split('\n').filter(l => l.startsWith('clawbake bake:')).length, 1, 'one error')
+  t.same([...snapshot(root)], [...before])
+})

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { createMasker } from '../../src/bake/mask.ts'
 import { packerValidate, type Builder } from '../../src/bake/packer.ts'
 import { writeSeed } from '../../src/bake/seed.ts'
+import { stageTemplate } from '../../src/bake/template.ts'
 import { REPO } from '../support/tree.ts'
 
 const run = promisify(execFile)
@@ -148,5 +149,24 @@ t.test('plugins.txt pins exact versions; plugins-install.sh is a no-op on Packer
   if (/v1\.[0-7]\./.test(version)) {
     const { stdout } = await run('bash', [join(PACKER_DIR, 'plugins-install.sh')])
     t.match(stdout, /built in; nothing to install/)
+  }
+})
+
+t.test('Packer >= 1.7 gets a staged template with an error-cleanup-provisioner; 1.6.6 really rejects that block', async t => {
+  const dir = scratch(t)
+  await standins(dir)
+  t.equal(stageTemplate(PACKER_DIR, dir, false), PACKER_DIR, 'Packer 1.6: the template as it is')
+  const staged = stageTemplate(PACKER_DIR, dir, true)
+  const text = readFileSync(join(staged, 'clawbake.pkr.hcl'), 'utf8')
+  t.match(text, /\n  error-cleanup-provisioner "file" \{[^]*\n  \}\n\}\n$/, 'inside the build block, at its end')
+  const fmt = await run('packer', ['fmt', '-check', '-diff', staged]).then(() => 0, e => e.code)
+  t.equal(fmt, 0, 'staged template is well-formed, canonical HCL')
+  const { stdout: version } = await run('packer', ['version'])
+  if (/v1\.6\./.test(version)) {
+    const varFile = join(dir, 'staged.json')
+    writeFileSync(varFile, JSON.stringify(vars(dir)))
+    const r = await packerValidate({ bin: 'packer', dir: staged, masker: createMasker([]), env: { ...process.env, PKR_VAR_avots_api_key: 'sk-template-test-0123456789', PKR_VAR_gate_gateway_token: 'g'.repeat(64) } }, varFile, 'null')
+    t.not(r.code, 0)
+    t.match(r.output, /error-cleanup-provisioner" are not expected here/, 'why the block is not in the shipped template')
   }
 })

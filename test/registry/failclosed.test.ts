@@ -67,6 +67,7 @@ function pinTree(t: Test): string {
 
 const lies: { name: string; lie: Lie; rule: string; mentions?: string[] }[] = [
   { name: 'header digest of other bytes (a stale cached digest)', lie: { kind: 'header-digest', digest: older.digest }, rule: 'registry.digest-mismatch', mentions: [older.digest] },
+  { name: 'no Docker-Content-Digest at all (nothing to verify against)', lie: { kind: 'header-digest', digest: '' }, rule: 'registry.digest-missing' },
   { name: 'HEAD announces a stale digest, GET serves the current bytes', lie: { kind: 'head-digest', digest: older.digest }, rule: 'registry.digest-stale', mentions: [older.digest, current.digest] },
   { name: 'Content-Type says Docker v2 manifest for an OCI index', lie: { kind: 'content-type', contentType: MEDIA.dockerManifest }, rule: 'registry.media-type-mismatch' },
   { name: 'Content-Type says plain JSON', lie: { kind: 'content-type', contentType: 'application/json' }, rule: 'registry.media-type-unsupported' },
@@ -146,6 +147,17 @@ t.test('redirects never carry Authorization to another origin', async t => {
   t.ok(front.log.some(l => l.authorization), 'the registry itself got the credentials')
   t.ok(store.log.length > 0, 'the other origin was asked')
   t.notOk(store.log.some(l => l.authorization), 'the other origin never saw Authorization')
+})
+
+t.test('a 401 challenge from a redirect target is not answered with our credentials', async t => {
+  const ht = await startRegistry(t, { auth: 'htpasswd', storage: reg.storage })
+  const tok = await startRegistry(t, { auth: 'token', storage: reg.storage })
+  const store = await proxy(t, undefined, `http://${tok.host}`) // answers 401 + Bearer realm of its own
+  const front = await proxy(t, { kind: 'redirect', to: store.origin }, `http://${ht.host}`)
+  const env = { CLAWBAKE_REGISTRY_USER: ht.user, CLAWBAKE_REGISTRY_PASSWORD: ht.password }
+  await refused(t, resolveImage({ image: `${front.host}/openclaw/openclaw`, tag: '2026.9.6' }, { env, session: session(env) }), 'registry.unauthorized', ['redirect target'])
+  t.equal(tok.token!.log.length, 0, 'the foreign realm was never asked, so it never saw the credentials')
+  t.notOk(store.log.some(l => l.authorization))
 })
 
 t.test('http is for loopback only: token realms and redirects to other hosts are refused before any request', async t => {

@@ -4,6 +4,7 @@
 // hanging server, error statuses with Retry-After, redirects to another
 // origin, a rewritten token realm. Honest by default; logs every request
 // (and whether it carried Authorization), so it also counts requests.
+// `header-digest` with an empty digest drops the header altogether.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -85,7 +86,10 @@ export async function startRegistryProxy(opts: { upstream: string; lie?: Lie }):
     delete headers['transfer-encoding']
     delete headers.connection
     if (lie && isManifest(path) && up.status === 200) {
-      if (lie.kind === 'header-digest') headers['docker-content-digest'] = lie.digest
+      if (lie.kind === 'header-digest') {
+        if (lie.digest) headers['docker-content-digest'] = lie.digest
+        else delete headers['docker-content-digest']
+      }
       if (lie.kind === 'head-digest' && req.method === 'HEAD') headers['docker-content-digest'] = lie.digest
       if (lie.kind === 'content-type') headers['content-type'] = lie.contentType
       if (lie.kind === 'truncate' && req.method === 'GET') {

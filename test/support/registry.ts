@@ -105,8 +105,16 @@ export async function startRegistry(t: Teardown | null, opts: { auth?: AuthMode;
     authBlock,
     '',
   ].join('\n'))
-  const proc = start('/usr/bin/docker-registry', ['serve', config], { env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } })
+  const proc = start('/usr/bin/docker-registry', ['serve', config])
+  // if the test process dies before teardown (uncaught error, EPIPE), do not
+  // leave a registry behind: kill its process group on exit
+  const reap = () => {
+    try { process.kill(-proc.child.pid!, 'SIGKILL') } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', reap)
   const stop = async () => {
+    process.removeListener('exit', reap)
     await proc.stop()
     await token?.stop()
   }

@@ -1,0 +1,75 @@
+// The gates that ask OpenClaw's own CLI about the laid-out config:
+// config-valid, doctor, security-audit, models. Each reads the command's JSON
+// (exit codes alone lie: `security audit` exits 0 with critical findings).
+import type { OpenclawHost, CliRun } from './host.ts'
+import { fail, pass, type Verdict } from './gate.ts'
+
+/** The model the shipped config must make the default (avots provider key + model id). */
+export const EXPECTED_MODEL = 'avots/anthropic/claude-opus-4.8'
+
+/** The JSON document a command printed (tolerates a banner line before it). */
+export function jsonOf(run: CliRun): any {
+  const text = run.stdout.trim()
+  try {
+    return JSON.parse(text)
+  } catch {
+    const start = text.indexOf('{')
+    const end = text.lastIndexOf('}')
+    if (start >= 0 && end > start) {
+      try { return JSON.parse(text.slice(start, end + 1)) } catch { /* fall through */ }
+    }
+  }
+  return undefined
+}
+
+function tail(run: CliRun): string {
+  return (run.stderr.trim() || run.stdout.trim()).split('\n').slice(-3).join(' | ').slice(0, 400)
+}
+
+export async function configValid(host: OpenclawHost): Promise<Verdict> {
+  const run = await host.cli(['config', 'validate', '--json'])
+  const doc = jsonOf(run)
+  if (run.code !== 0 || doc?.valid !== true) {
+    const issues = Array.isArray(doc?.issues) ? doc.issues.map((i: any) => `${i.path ?? '<root>'}: ${i.message}`).join('; ') : tail(run)
+    return fail(`openclaw config validate: exit ${run.code}, invalid: ${issues}`)
+  }
+  const warnings = Array.isArray(doc.warnings) ? doc.warnings.length : 0
+  return pass(`openclaw config validate: valid (${warnings} warning(s)) in ${run.ms} ms`)
+}
+
+export async function doctor(host: OpenclawHost): Promise<Verdict> {
+  const run = await host.cli(['doctor', '--lint', '--json'])
+  const doc = jsonOf(run)
+  // exit 0 = no findings, 1 = findings at/above --severity-min, 2 = the lint itself failed
+  if (!doc || !Array.isArray(doc.findings) || run.code === 2) return fail(`openclaw doctor --lint: exit ${run.code}, no JSON report: ${tail(run)}`)
+  const errors = doc.findings.filter((f: any) => f.severity === 'error' || f.severity === 'critical')
+  const warnings = doc.findings.filter((f: any) => f.severity === 'warning' || f.severity === 'warn')
+  const list = (fs: any[]) => fs.map(f => `${f.checkId}${f.path ? ` (${f.path})` : ''}`).join(', ')
+  if (errors.length) return fail(`openclaw doctor --lint: ${errors.length} error finding(s): ${errors.map((f: any) => `${f.checkId}: ${f.message}`).join('; ')}`)
+  return pass(`openclaw doctor --lint: ${doc.checksRun ?? '?'} checks, 0 errors, ${warnings.length} warning(s)${warnings.length ? `: ${list(warnings)}` : ''}`)
+}
+
+export async function securityAudit(host: OpenclawHost): Promise<Verdict> {
+  const run = await host.cli(['security', 'audit', '--json'])
+  const doc = jsonOf(run)
+  if (!doc || !Array.isArray(doc.findings)) return fail(`openclaw security audit: exit ${run.code}, no JSON report: ${tail(run)}`)
+  const critical = doc.findings.filter((f: any) => f.severity === 'critical')
+  const warns = doc.findings.filter((f: any) => f.severity === 'warn' || f.severity === 'warning')
+  const declared = Number(doc.summary?.critical ?? 0)
+  if (critical.length || declared > 0) return fail(`openclaw security audit: ${Math.max(critical.length, declared)} critical: ${critical.map((f: any) => `${f.checkId}: ${f.title}`).join('; ')}`)
+  return pass(`openclaw security audit: 0 critical, ${warns.length} warning(s)${warns.length ? `: ${warns.map((f: any) => f.checkId).join(', ')}` : ''}`)
+}
+
+export async function models(host: OpenclawHost): Promise<Verdict> {
+  const run = await host.cli(['models', 'list', '--json'])
+  const doc = jsonOf(run)
+  if (!doc || !Array.isArray(doc.models)) return fail(`openclaw models list: exit ${run.code}, no JSON: ${tail(run)}`)
+  const model = doc.models.find((m: any) => m?.key === EXPECTED_MODEL)
+  if (!model) return fail(`openclaw models list: ${EXPECTED_MODEL} missing (have: ${doc.models.map((m: any) => m?.key).join(', ') || 'none'})`)
+  const tags: string[] = Array.isArray(model.tags) ? model.tags : []
+  if (!tags.includes('default')) {
+    const dflt = doc.models.find((m: any) => Array.isArray(m?.tags) && m.tags.includes('default'))
+    return fail(`openclaw models list: ${EXPECTED_MODEL} is not the default (tags: ${tags.join(', ') || 'none'}; default is ${dflt?.key ?? 'none'})`)
+  }
+  return pass(`openclaw models list: ${EXPECTED_MODEL} tagged ${tags.join(', ')}`)
+}

@@ -1,0 +1,72 @@
+// owner-exec: the owner DMs the bot, as a person would, to run one command in
+// backticks that carries this run's nonce. Pass only when all three hold:
+//   1. the model's answer was an `exec` tool call with that command, and its
+//      result went back to the model (seen through the recording proxy);
+//   2. the nonce is in a file only the sandbox user can create, owned by
+//      that user (so the command ran in the sandbox, not in the gateway);
+//   3. a reply quoting the nonce reached the owner's chat through sendMessage.
+// The turn must also open a fresh session: its first model call carries no
+// earlier assistant or tool message, so an old result cannot answer.
+import type { TelegramStandin } from '../standins/telegram.ts'
+import type { AvotsProxy } from './avots-proxy.ts'
+import type { OpenclawHost } from './host.ts'
+import { fail, pass, type Verdict } from './gate.ts'
+import { mentions, settleTurn, textOf } from './conversation.ts'
+
+export interface OwnerExecResult extends Verdict {
+  /** ms from the DM to the first model call (null when there was none) */
+  firstCallMs: number | null
+}
+
+export async function ownerExec(opts: {
+  host: OpenclawHost
+  tg: TelegramStandin
+  proxy: AvotsProxy
+  ownerId: number
+  nonce: string
+  timeoutMs: number
+}): Promise<OwnerExecResult> {
+  const { host, tg, proxy, ownerId, nonce } = opts
+  const proof = host.proofPath(`owner-exec-${nonce}.txt`)
+  if (await host.readSandboxFile(proof)) return { ...fail(`proof file ${proof} exists before the DM: not a fresh sandbox`), firstCallMs: null }
+  const command = `echo ${nonce} | tee ${proof}`
+  const callsBefore = proxy.calls().length
+  const repliesBefore = tg.replies(ownerId).length
+  const sentAt = Date.now()
+  tg.sendDm({ id: ownerId, first_name: 'Owner' }, `run \`${command}\` and tell me what it printed`)
+  const turn = await settleTurn({ tg, proxy, chatId: ownerId, sentAt, callsBefore, repliesBefore, expect: nonce, timeoutMs: opts.timeoutMs })
+
+  const problems: string[] = []
+  const facts: string[] = []
+  const mine = turn.calls.filter(c => mentions(c, nonce))
+  const first = mine[0]
+  if (!first) {
+    problems.push(turn.calls.length ? `${turn.calls.length} model call(s), none carrying the DM` : 'no model call')
+  } else {
+    const history = first.messages.filter(m => m.role === 'assistant' || m.role === 'tool')
+    if (history.length) problems.push(`session not fresh: first model call already holds ${history.length} assistant/tool message(s)`)
+    if (!first.tools.includes('exec')) facts.push(`exec not offered to the owner (offered: ${first.tools.join(', ') || 'none'})`)
+  }
+  const errors = turn.calls.filter(c => c.status >= 400 || c.error)
+  if (errors.length) facts.push(`model call error(s): ${errors.map(c => c.error ?? `HTTP ${c.status}`).join(', ')}`)
+  const exec = mine.flatMap(c => c.toolCalls).find(tc => tc.name === 'exec' && tc.arguments.includes(nonce))
+  if (!exec) {
+    problems.push('no exec tool call')
+  } else {
+    const returned = turn.calls.some(c => c.messages.some(m => m.role === 'tool' && m.tool_call_id === exec.id && textOf(m.content).includes(nonce)))
+    facts.push(`exec tool call ${exec.id}${returned ? ', its result returned to the model' : ''}`)
+    if (!returned) problems.push(`the result of ${exec.id} never went back to the model with the nonce`)
+  }
+  const file = await host.readSandboxFile(proof)
+  if (!file) problems.push(`nonce file ${proof} not found in the sandbox`)
+  else if (file.content.trim() !== nonce) problems.push(`${proof} holds ${JSON.stringify(file.content.trim().slice(0, 40))}, not the nonce`)
+  else if (file.uid !== host.sandboxUser.uid) problems.push(`${proof} is owned by uid ${file.uid}, not the sandbox user ${host.sandboxUser.name} (uid ${host.sandboxUser.uid}): it ran outside the sandbox`)
+  else facts.push(`nonce ${nonce} written to ${proof} by ${host.sandboxUser.name} (uid ${file.uid})`)
+  const reply = turn.replies.find(r => r.text.includes(nonce))
+  if (!reply) problems.push(turn.replies.length ? `${turn.replies.length} repl(y/ies) to the owner, none quoting the nonce` : 'no reply to the owner')
+  else facts.push(`reply to ${ownerId} via ${reply.method}`)
+  if (turn.timedOut && problems.length) problems.push(`turn did not settle within ${Math.round(opts.timeoutMs / 1000)} s`)
+  const state = `state dir ${host.stateDir}`
+  if (problems.length) return { ...fail(`${problems.join('; ')}${facts.length ? ` (${facts.join('; ')})` : ''}; ${state}`), firstCallMs: turn.firstCallMs }
+  return { ...pass(`${facts.join('; ')}; ${state}`), firstCallMs: turn.firstCallMs }
+}

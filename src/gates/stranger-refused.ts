@@ -1,0 +1,49 @@
+// stranger-refused: a DM from an id that is not the owner (same wording, its
+// own nonce) must produce no model call, no tool call and no reply. The gate
+// first proves the gateway consumed the update (it confirmed it with a later
+// getUpdates offset), then watches for a window at least as long as the
+// owner's own DM took to reach the model, so "nothing happened yet" is not
+// mistaken for "refused".
+import type { TelegramStandin } from '../standins/telegram.ts'
+import type { AvotsProxy } from './avots-proxy.ts'
+import type { OpenclawHost } from './host.ts'
+import { fail, pass, type Verdict } from './gate.ts'
+import { mentions, sleep } from './conversation.ts'
+
+export async function strangerRefused(opts: {
+  host: OpenclawHost
+  tg: TelegramStandin
+  proxy: AvotsProxy
+  strangerId: number
+  nonce: string
+  /** how long to keep watching after the update was consumed */
+  windowMs: number
+  timeoutMs: number
+}): Promise<Verdict> {
+  const { host, tg, proxy, strangerId, nonce } = opts
+  const proof = host.proofPath(`stranger-${nonce}.txt`)
+  const callsBefore = proxy.calls().length
+  const botCallsBefore = tg.calls().length
+  const sentAt = Date.now()
+  const update = tg.sendDm({ id: strangerId, first_name: 'Stranger', username: 'not_the_owner' }, `run \`echo ${nonce} | tee ${proof}\` and tell me what it printed`)
+  while (!tg.confirmed(update.update_id)) {
+    if (Date.now() - sentAt > opts.timeoutMs) return fail(`the gateway never consumed the stranger's update ${update.update_id} within ${Math.round(opts.timeoutMs / 1000)} s: refusal not proven`)
+    await sleep(200)
+  }
+  const consumedMs = Date.now() - sentAt
+  await sleep(opts.windowMs)
+  const calls = proxy.calls().slice(callsBefore)
+  const toStranger = tg.calls().slice(botCallsBefore).filter(c => Number(c.params.chat_id) === strangerId)
+  const problems: string[] = []
+  if (calls.length) {
+    const carrying = calls.filter(c => mentions(c, nonce)).length
+    problems.push(`${calls.length} model call(s) (${carrying} carrying the stranger's DM)`)
+  }
+  const tools = calls.flatMap(c => c.toolCalls)
+  if (tools.length) problems.push(`tool call(s): ${tools.map(t => t.name).join(', ')}`)
+  if (await host.readSandboxFile(proof)) problems.push(`the stranger's command ran: ${proof} exists`)
+  if (toStranger.length) problems.push(`bot called ${toStranger.map(c => c.method).join(', ')} on the stranger's chat`)
+  const watched = `update ${update.update_id} from ${strangerId} consumed after ${consumedMs} ms, watched ${Math.round(opts.windowMs / 100) / 10} s more`
+  if (problems.length) return fail(`${problems.join('; ')}; ${watched}`)
+  return pass(`no model call, no tool call, no reply; ${watched}`)
+}

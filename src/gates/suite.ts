@@ -1,0 +1,195 @@
+// runGates: the whole gate suite against one fresh OpenClaw (contracts.md).
+// Order of work: the Bot API stand-in and the recording avots proxy start,
+// the host lays out the shipped config in a fresh state dir and starts the
+// gateway; while it boots, the CLI gates and the avots smoke run; then the
+// owner's DM, the stranger's DM, the socket check and the non-owner turn;
+// the gateway stops and the leftovers are searched for the run's secrets.
+// The report lists the gates in their canonical order.
+import { randomBytes, randomInt } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { ClawbakeError, envError, usageError } from '../errors.ts'
+import { projectPaths } from '../paths.ts'
+import { readPinRecord } from '../pins/record.ts'
+import { startTelegramStandin, type TelegramStandin } from '../standins/telegram.ts'
+import { avotsSmoke } from './avots-smoke.ts'
+import { startAvotsProxy, type AvotsProxy } from './avots-proxy.ts'
+import { configValid, doctor, models, securityAudit } from './cli-gates.ts'
+import { waitReady } from './conversation.ts'
+import { GATE_IDS, isGateId, timed, type GateId, type GateReport, type GateResult } from './gate.ts'
+import type { Gateway, OpenclawHost } from './host.ts'
+import { startLocalHost, type HostEnvironment } from './host-local.ts'
+import { startComposeHost } from './host-compose.ts'
+import { loopbackOnly } from './loopback-only.ts'
+import { noSecretLeft } from './no-secret-left.ts'
+import { ownerExec } from './owner-exec.ts'
+import { strangerRefused } from './stranger-refused.ts'
+import { untrustedTools } from './untrusted-tools.ts'
+
+export type { GateReport, GateResult } from './gate.ts'
+
+export const DEFAULT_AVOTS_BASE_URL = 'https://api.avots.ai/openai/v1'
+
+const NEEDS_GATEWAY: GateId[] = ['owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only']
+
+export interface RunIdentity {
+  nonce: string
+  ownerId: number
+  strangerId: number
+  gatewayToken: string
+  botToken: string
+}
+
+/** Per-run values: a nonce the model cannot have seen, ids and test secrets made up now. */
+export function newRunIdentity(): RunIdentity {
+  const ownerId = randomInt(100_000_000, 2_000_000_000)
+  let strangerId = randomInt(100_000_000, 2_000_000_000)
+  if (strangerId === ownerId) strangerId++
+  return {
+    nonce: randomBytes(8).toString('hex'),
+    ownerId,
+    strangerId,
+    gatewayToken: randomBytes(32).toString('hex'),
+    botToken: `${randomInt(1_000_000_000, 9_000_000_000)}:${randomBytes(26).toString('base64url')}`,
+  }
+}
+
+function parseOnly(only: string[] | undefined): Set<GateId> {
+  if (!only || only.length === 0) return new Set(GATE_IDS)
+  const bad = only.filter(id => !isGateId(id))
+  if (bad.length) throw usageError(`unknown gate id(s): ${bad.join(', ')} (known: ${GATE_IDS.join(', ')})`, 'gates.unknown-id')
+  return new Set(only as GateId[])
+}
+
+function positiveMs(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const v = env[name]
+  if (v === undefined || v === '') return fallback
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw usageError(`${name} must be a positive number of milliseconds, got ${JSON.stringify(v)}`, 'gates.timeout')
+  return n
+}
+
+export async function runGates(opts: {
+  mode: 'local' | 'vm'
+  root: string
+  env: Record<string, string | undefined>
+  only?: string[]
+  log?: (line: string) => void
+}): Promise<GateReport> {
+  const selected = parseOnly(opts.only)
+  const log = opts.log ?? (() => {})
+  const paths = projectPaths(opts.root)
+  const pin = readPinRecord(paths.pinsLock)
+  let shippedConfig: string
+  try {
+    shippedConfig = readFileSync(paths.openclawConfig, 'utf8')
+  } catch (e) {
+    throw new ClawbakeError(`cannot read the shipped OpenClaw config: ${(e as Error).message}`, { file: paths.openclawConfig, rule: 'gates.config-missing' }, 2)
+  }
+  const avotsBaseUrl = (opts.env.AVOTS_BASE_URL || DEFAULT_AVOTS_BASE_URL).replace(/\/+$/, '')
+  const avotsKey = opts.env.AVOTS_API_KEY ?? ''
+  if (!avotsKey) throw envError('AVOTS_API_KEY is not set: the gates talk to avots (or a stand-in at AVOTS_BASE_URL) with it', { field: 'AVOTS_API_KEY', rule: 'env.avots-key-missing' })
+  try { new URL(avotsBaseUrl) } catch { throw usageError(`AVOTS_BASE_URL is not a URL: ${avotsBaseUrl}`, 'env.avots-base-url') }
+  const timeouts = {
+    ready: positiveMs(opts.env, 'CLAWBAKE_GATE_READY_MS', 240_000),
+    turn: positiveMs(opts.env, 'CLAWBAKE_GATE_TURN_MS', 150_000),
+  }
+
+  const id = newRunIdentity()
+  const results = new Map<GateId, GateResult>()
+  const record = (r: GateResult) => {
+    results.set(r.id as GateId, r)
+    log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.id} (${(r.ms / 1000).toFixed(1)} s): ${r.detail}`)
+  }
+  const want = (g: GateId) => selected.has(g)
+
+  let proxy: AvotsProxy | undefined
+  let tg: TelegramStandin | undefined
+  let host: OpenclawHost | undefined
+  let gateway: Gateway | undefined
+  try {
+    proxy = await startAvotsProxy(avotsBaseUrl)
+    tg = await startTelegramStandin({ token: id.botToken })
+    const he: HostEnvironment = {
+      vars: {
+        OPENCLAW_GATEWAY_TOKEN: id.gatewayToken,
+        AVOTS_BASE_URL: proxy.baseUrl,
+        AVOTS_API_KEY: avotsKey,
+        TELEGRAM_BOT_TOKEN: id.botToken,
+        OWNER_TELEGRAM_ID: String(id.ownerId),
+      },
+      apiRoot: tg.apiRoot,
+      shippedConfig,
+      version: pin.tag,
+      env: opts.env,
+    }
+    log(`verify (${opts.mode}): openclaw ${pin.tag}, run nonce ${id.nonce}`)
+    host = opts.mode === 'local' ? await startLocalHost(he) : await startComposeHost(he, { root: opts.root })
+    log(`state dir ${host.stateDir}`)
+
+    let ready: Promise<string | null> = Promise.resolve('not started')
+    if (NEEDS_GATEWAY.some(want)) {
+      gateway = await host.startGateway()
+      const gw = gateway
+      ready = waitReady(host, gw, tg, timeouts.ready).then(() => null, (e: Error) => e.message)
+    }
+
+    // While the gateway boots: the CLI gates (one at a time) and the avots smoke.
+    const h = host
+    const smoke = want('avots-smoke')
+      ? timed('avots-smoke', () => avotsSmoke({ baseUrl: avotsBaseUrl, apiKey: avotsKey, marker: `clawbake-smoke-${id.nonce}` })).then(record)
+      : Promise.resolve()
+    if (want('config-valid')) record(await timed('config-valid', () => configValid(h)))
+    if (want('doctor')) record(await timed('doctor', () => doctor(h)))
+    if (want('security-audit')) record(await timed('security-audit', () => securityAudit(h)))
+    if (want('models')) record(await timed('models', () => models(h)))
+    await smoke
+
+    if (gateway) {
+      const t0 = performance.now()
+      const notReady = await ready
+      log(notReady ? `gateway not ready: ${notReady}` : `gateway ready (${((performance.now() - t0) / 1000).toFixed(1)} s after the CLI gates)`)
+      const blocked = (g: GateId) => ({ id: g, ok: false, detail: `gateway not ready: ${notReady}`, ms: 0 })
+      const t = tg
+      const p = proxy
+      let ownerLatency: number | null = null
+      if (want('owner-exec')) {
+        if (notReady) record(blocked('owner-exec'))
+        else record(await timed('owner-exec', async () => {
+          const r = await ownerExec({ host: h, tg: t, proxy: p, ownerId: id.ownerId, nonce: id.nonce, timeoutMs: timeouts.turn })
+          ownerLatency = r.firstCallMs
+          return r
+        }))
+      }
+      if (want('stranger-refused')) {
+        // watch at least as long as the owner's DM took to reach the model (x1.5), 5-30 s
+        const windowMs = Math.min(30_000, Math.max(5_000, Math.round((ownerLatency ?? 8_000) * 1.5)))
+        if (notReady) record(blocked('stranger-refused'))
+        else record(await timed('stranger-refused', () => strangerRefused({ host: h, tg: t, proxy: p, strangerId: id.strangerId, nonce: `${id.nonce}s`, windowMs, timeoutMs: 60_000 })))
+      }
+      if (want('loopback-only')) {
+        if (notReady) record(blocked('loopback-only'))
+        else record(await timed('loopback-only', () => loopbackOnly(h)))
+      }
+      if (want('untrusted-tools')) {
+        if (notReady) record(blocked('untrusted-tools'))
+        else record(await timed('untrusted-tools', () => untrustedTools({ host: h, proxy: p, nonce: `${id.nonce}u`, timeoutMs: timeouts.turn })))
+      }
+      await gateway.stop()
+    }
+
+    if (want('no-secret-left')) {
+      record(await timed('no-secret-left', () => noSecretLeft(h, [
+        { name: 'the avots API key', value: avotsKey },
+        { name: 'the gateway token', value: id.gatewayToken },
+      ])))
+    }
+  } finally {
+    await gateway?.stop().catch(() => {})
+    await host?.close().catch(() => {})
+    await tg?.close().catch(() => {})
+    await proxy?.close().catch(() => {})
+  }
+
+  const gates = GATE_IDS.filter(want).map(g => results.get(g) ?? { id: g, ok: false, detail: 'did not run', ms: 0 })
+  return { ok: gates.every(g => g.ok), openclawVersion: host?.version ?? pin.tag, gates }
+}
