@@ -2,11 +2,12 @@
 // 500 releases and of the no-op poll after it, against the loopback GitHub
 // stand-in; in-process (watchReleases) and through the real binary. Prints
 // figures, asserts nothing.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { chooseLatest, readReleases } from '../src/releases/release.ts'
 import { watchReleases } from '../src/watch/watch.ts'
 import { startGithubStandin, type ReleaseSeed } from '../test/standins/github.ts'
 
@@ -25,10 +26,25 @@ for (let m = 0; seeds.length < N - 2; m++) {
 }
 seeds.push({ tag_name: 'v2026.9.6' }, { tag_name: 'v2027.4.1-1' })
 
-function tree(): string {
+// the newest stable release of the seeds: a pin there makes every poll a no-op
+const newest = chooseLatest(readReleases(seeds.map((r, i) => ({
+  tag_name: r.tag_name, name: null, draft: false, prerelease: r.prerelease ?? false,
+  created_at: new Date(i * 1000).toISOString(), published_at: null, html_url: 'https://github.test', body: null,
+}))).releases, 'stable').latest?.version.version as string
+
+function tree(pin: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'clawbake-bench-watch-'))
-  cpSync(join(REPO, 'pins.lock.json'), join(dir, 'pins.lock.json'))
+  const record = JSON.parse(readFileSync(join(REPO, 'pins.lock.json'), 'utf8'))
+  writeFileSync(join(dir, 'pins.lock.json'), JSON.stringify({ ...record, tag: pin }, null, 2) + '\n')
   return dir
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string | undefined>, cwd: string): Promise<{ status: number | null; stdout: string }> {
+  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] })
+  let stdout = ''
+  child.stdout.on('data', d => { stdout += String(d) })
+  const status = await new Promise<number | null>(resolve => child.on('close', resolve))
+  return { status, stdout }
 }
 
 const gh = await startGithubStandin()
@@ -36,27 +52,37 @@ gh.setReleases(seeds)
 const env = { GITHUB_API_URL: gh.url }
 const rows: string[] = []
 const dirs: string[] = []
+function row(label: string, ms: number, outcome: string): void {
+  const statuses = gh.requests.map(q => q.status).join(',')
+  rows.push(`${label.padEnd(54)} ${String(gh.requests.length).padStart(2)} request(s) [${statuses}]`.padEnd(92) + `${ms.toFixed(1).padStart(8)} ms  -> ${outcome}`)
+}
 try {
-  const root = tree()
-  dirs.push(root)
-  for (const label of ['cold poll (in-process)', 'no-op poll (in-process)']) {
+  const polls: [string, string][] = [
+    [`cold poll, pin ${newest} current`, newest],
+    [`no-op poll, pin ${newest} current`, newest],
+    ['cold poll, pin 2026.9.6 (bake pending)', '2026.9.6'],
+    ['repeat poll, routine bake pending', '2026.9.6'],
+  ]
+  const roots = new Map<string, string>()
+  for (const [label, pin] of polls) {
+    if (!roots.has(pin)) {
+      roots.set(pin, tree(pin))
+      dirs.push(roots.get(pin) as string)
+    }
     gh.requests.length = 0
     const t0 = performance.now()
-    const r = await watchReleases({ root, env, now: new Date(), channel: 'stable' })
-    const ms = performance.now() - t0
-    const statuses = gh.requests.map(q => q.status).join(',')
-    rows.push(`${label.padEnd(26)} ${String(gh.requests.length).padStart(2)} request(s) [${statuses}]  ${ms.toFixed(1).padStart(7)} ms  -> ${r.action} ${r.latest?.tag} ${r.urgency}`)
+    const r = await watchReleases({ root: roots.get(pin) as string, env, now: new Date(), channel: 'stable' })
+    row(`${label} (in-process)`, performance.now() - t0, `${r.action} ${r.latest?.tag} ${r.urgency ?? ''}`)
   }
-  const cliRoot = tree()
+  const cliRoot = tree(newest)
   dirs.push(cliRoot)
-  for (const label of ['cold poll (clawbake CLI)', 'no-op poll (clawbake CLI)']) {
+  for (const label of ['cold poll, pin current (clawbake CLI)', 'no-op poll, pin current (clawbake CLI)']) {
     gh.requests.length = 0
     const t0 = performance.now()
-    const p = spawnSync(process.execPath, [BIN, 'watch', '--json'], { cwd: cliRoot, env: { ...process.env, ...env, CLAWBAKE_ROOT: cliRoot, GITHUB_TOKEN: '' }, encoding: 'utf8' })
-    const ms = performance.now() - t0
-    const statuses = gh.requests.map(q => q.status).join(',')
+    // async: the stand-in answers from this same process
+    const p = await run(process.execPath, [BIN, 'watch', '--json'], { ...process.env, ...env, CLAWBAKE_ROOT: cliRoot, GITHUB_TOKEN: '' }, cliRoot)
     const doc = p.status === 0 ? JSON.parse(p.stdout) : { action: `exit ${p.status}` }
-    rows.push(`${label.padEnd(26)} ${String(gh.requests.length).padStart(2)} request(s) [${statuses}]  ${ms.toFixed(1).padStart(7)} ms  -> ${doc.action} ${doc.latest?.tag ?? ''} ${doc.urgency ?? ''}`)
+    row(label, performance.now() - t0, `${doc.action} ${doc.latest?.tag ?? ''}`)
   }
 } finally {
   await gh.close()

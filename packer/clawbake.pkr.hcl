@@ -105,6 +105,12 @@ build {
     destination = "/tmp/clawbake/gates.mjs"
   }
 
+  provisioner "file" {
+    except      = ["null.rehearsal"]
+    source      = "${var.project_root}/pins.lock.json"
+    destination = "/tmp/clawbake/pins.lock.json"
+  }
+
   provisioner "shell" {
     except          = ["null.rehearsal"]
     execute_command = "chmod +x {{ .Path }}; sudo -E {{ .Vars }} {{ .Path }}"
@@ -120,7 +126,7 @@ build {
     ]
   }
 
-  # The gate suite, bundled into one file, run by the node inside the pinned
+  # The gate suite, bundled into one file, run by the node binary of the pinned
   # image. It always leaves a report and a status file (and exits 0 when it
   # could), so the report is fetched below before the verdict can fail the
   # build: Packer 1.6.6 has no error-cleanup-provisioner in HCL2.

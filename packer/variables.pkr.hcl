@@ -131,7 +131,7 @@ variable "clawbake_command" {
 
 variable "project_root" {
   type        = string
-  description = "The clawbake work tree (CLAWBAKE_ROOT) the rehearsal gates verify."
+  description = "The clawbake work tree (CLAWBAKE_ROOT): the rehearsal gates verify it; the VM gets its pins.lock.json."
   default     = "."
 }
 

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Run the gate suite inside the build VM: the suite is bundled into one file
-# (gates.mjs, esbuild) and run by the node of the pinned OpenClaw image itself,
-# so the VM needs no other runtime. Host network (loopback-only checks), the
-# laid-down files as the project tree, the host filesystem read-only at /host
-# (no-secret-left). Always leaves report.json and a one-line status file, so
-# the report can be fetched before the verdict fails the build.
+# Run the gate suite inside the build VM. The suite is bundled into one file
+# (gates.mjs, esbuild) and run by the node binary OF THE PINNED OPENCLAW IMAGE
+# (copied out of the image, `docker cp`), so the VM needs no other runtime.
+# It runs on the VM host, not in a container: its vm mode drives the shipped
+# compose project (`docker compose`, services openclaw-gateway/openclaw-cli),
+# starts the loopback sshd sandbox and searches the disk that will be captured.
+# Always leaves report.json and a one-line status file, so the report can be
+# fetched before the verdict fails the build.
 set -uo pipefail
 
+stage=${CLAWBAKE_STAGE:?CLAWBAKE_STAGE is not set}
+image=${OPENCLAW_IMAGE:?OPENCLAW_IMAGE is not set}
 state=/var/lib/clawbake/gates
 report=$state/report.json
 status=$state/status
+tree=$state/tree
 install -d -m 0755 "$state"
 rm -f "$report" "$status"
 
@@ -22,17 +27,26 @@ finish() {
   fi
   chmod 0644 "$report" "$status"
 }
+
 rc=0
-docker run --rm --network host --user 0:0 \
-  --volume "${CLAWBAKE_STAGE:?}/gates.mjs:/clawbake/gates.mjs:ro" \
-  --volume /opt/openclaw:/clawbake/tree/packer/files:ro \
-  --volume "$state:/clawbake/out" \
-  --volume /:/host:ro \
-  --env AVOTS_API_KEY --env AVOTS_BASE_URL --env OPENCLAW_GATEWAY_TOKEN --env GATE_IDS \
-  --env CLAWBAKE_ROOT=/clawbake/tree --env CLAWBAKE_HOST_ROOT=/host \
-  --entrypoint node \
-  "${OPENCLAW_IMAGE:?}" /clawbake/gates.mjs --out /clawbake/out/report.json --status /clawbake/out/status \
-  || rc=$?
+# the image's own node binary
+node_bin=$state/node
+node_path=$(docker run --rm --entrypoint sh "$image" -c 'command -v node') || rc=$?
+if [ "$rc" -eq 0 ]; then
+  cid=$(docker create "$image") &&
+    docker cp --follow-link "$cid:$node_path" "$node_bin" &&
+    docker rm "$cid" >/dev/null || rc=$?
+fi
+
+# the project tree the suite verifies: the laid-down files and the pin record
+if [ "$rc" -eq 0 ]; then
+  install -d -m 0755 "$tree/packer"
+  ln -sfn /opt/openclaw "$tree/packer/files"
+  install -m 0644 "$stage/pins.lock.json" "$tree/pins.lock.json"
+  echo "clawbake: gate suite on node $("$node_bin" --version) from $image"
+  CLAWBAKE_ROOT=$tree CLAWBAKE_COMPOSE_FILE=/opt/openclaw/docker-compose.yml \
+    "$node_bin" "$stage/gates.mjs" --out "$report" --status "$status" || rc=$?
+fi
 finish
 echo "clawbake: gate suite exited $rc: $(cat "$status" 2>/dev/null || echo 'no status')"
 exit 0

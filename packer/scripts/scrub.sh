@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # gate state and test secrets
-rm -rf /var/lib/clawbake /tmp/clawbake /opt/openclaw/.env
+rm -rf /var/lib/clawbake /tmp/clawbake /var/tmp/clawbake-* /opt/openclaw/.env
 find /opt/openclaw/state -mindepth 1 -delete
 if command -v docker >/dev/null 2>&1; then
   docker ps --all --quiet | xargs --no-run-if-empty docker rm --force >/dev/null

@@ -1,5 +1,6 @@
 // Entry point of the gate bundle that runs INSIDE the build VM (packer/scripts/
-// gates.sh starts it with the node of the pinned OpenClaw image):
+// gates.sh starts it on the VM host with the node binary copied out of the
+// pinned OpenClaw image):
 //   node gates.mjs --out <report.json> --status <status-file>
 // Runs the gate suite in 'vm' mode against CLAWBAKE_ROOT (the laid-down
 // packer/files), writes the report, and a one-line status file that
@@ -7,7 +8,6 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { GateOptions, GateReport, GateResult } from './contract.ts'
-// @ts-ignore -- src/gates/suite.ts is issue 5's module; until it lands the bundle step reports it missing
 import { runGates as suiteRunGates } from '../gates/suite.ts'
 
 // the contract's signature, checked here once the module exists
@@ -24,7 +24,7 @@ const only = (process.env.GATE_IDS ?? '').split(',').map(s => s.trim()).filter(B
 try {
   const report = await runGates({
     mode: 'vm',
-    root: process.env.CLAWBAKE_ROOT ?? '/clawbake/tree',
+    root: process.env.CLAWBAKE_ROOT ?? '/var/lib/clawbake/gates/tree',
     env: process.env,
     ...(only.length ? { only } : {}),
     log: (line: string) => process.stderr.write(`gates: ${line}\n`),

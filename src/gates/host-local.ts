@@ -107,7 +107,8 @@ export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost>
       cli,
       async startGateway() {
         if (gateway && !gateway.exited()) return gateway
-        const child = spawn(rt.node, [rt.entry, 'gateway', 'run'], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+        // --verbose: its refusals become visible (stranger-refused), and no-secret-left searches the chattiest logs
+        const child = spawn(rt.node, [rt.entry, 'gateway', 'run', '--verbose'], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
         const record = { name: 'openclaw gateway run', text: '' }
         outputs.push(record)
         child.stdout.on('data', d => { record.text += String(d) })

@@ -13,6 +13,10 @@ import type { OpenclawHost } from './host.ts'
 import { fail, pass, type Verdict } from './gate.ts'
 import { mentions, settleTurn, textOf } from './conversation.ts'
 
+function firstExecAt(calls: { at: number; toolCalls: { id: string }[] }[], id: string): number {
+  return calls.find(c => c.toolCalls.some(t => t.id === id))?.at ?? Number.POSITIVE_INFINITY
+}
+
 export interface OwnerExecResult extends Verdict {
   /** ms from the DM to the first model call (null when there was none) */
   firstCallMs: number | null
@@ -53,7 +57,8 @@ export async function ownerExec(opts: {
   if (!exec) {
     problems.push('no exec tool call')
   } else {
-    const returned = turn.calls.some(c => c.messages.some(m => m.role === 'tool' && m.tool_call_id === exec.id && textOf(m.content).includes(nonce)))
+    // OpenClaw may re-key tool call ids between requests; the nonce in a tool result is what counts.
+    const returned = turn.calls.some(c => c.at >= firstExecAt(turn.calls, exec.id) && c.messages.some(m => m.role === 'tool' && textOf(m.content).includes(nonce)))
     facts.push(`exec tool call ${exec.id}${returned ? ', its result returned to the model' : ''}`)
     if (!returned) problems.push(`the result of ${exec.id} never went back to the model with the nonce`)
   }
@@ -66,7 +71,7 @@ export async function ownerExec(opts: {
   if (!reply) problems.push(turn.replies.length ? `${turn.replies.length} repl(y/ies) to the owner, none quoting the nonce` : 'no reply to the owner')
   else facts.push(`reply to ${ownerId} via ${reply.method}`)
   if (turn.timedOut && problems.length) problems.push(`turn did not settle within ${Math.round(opts.timeoutMs / 1000)} s`)
-  const state = `state dir ${host.stateDir}`
+  const state = `run nonce ${nonce}, state dir ${host.stateDir}`
   if (problems.length) return { ...fail(`${problems.join('; ')}${facts.length ? ` (${facts.join('; ')})` : ''}; ${state}`), firstCallMs: turn.firstCallMs }
   return { ...pass(`${facts.join('; ')}; ${state}`), firstCallMs: turn.firstCallMs }
 }

@@ -16,8 +16,9 @@ export async function strangerRefused(opts: {
   proxy: AvotsProxy
   strangerId: number
   nonce: string
-  /** how long to keep watching after the update was consumed */
+  /** how long to keep watching after the update was consumed (unless the gateway logs its refusal first) */
   windowMs: number
+  gatewayOutput: () => string
   timeoutMs: number
 }): Promise<Verdict> {
   const { host, tg, proxy, strangerId, nonce } = opts
@@ -31,7 +32,16 @@ export async function strangerRefused(opts: {
     await sleep(200)
   }
   const consumedMs = Date.now() - sentAt
-  await sleep(opts.windowMs)
+  // The gateway (run with --verbose) logs its decision; once it has, a short grace suffices.
+  const decided = new RegExp(`Blocked (unauthorized telegram sender|telegram DM sender) ${strangerId}\\b[^\\n]*`)
+  const watchUntil = Date.now() + opts.windowMs
+  let decision: string | undefined
+  while (Date.now() < watchUntil) {
+    decision = decided.exec(opts.gatewayOutput())?.[0]
+    if (decision) break
+    await sleep(200)
+  }
+  if (decision) await sleep(Math.min(2_000, Math.max(0, watchUntil - Date.now())))
   const calls = proxy.calls().slice(callsBefore)
   const toStranger = tg.calls().slice(botCallsBefore).filter(c => Number(c.params.chat_id) === strangerId)
   const problems: string[] = []
@@ -43,7 +53,7 @@ export async function strangerRefused(opts: {
   if (tools.length) problems.push(`tool call(s): ${tools.map(t => t.name).join(', ')}`)
   if (await host.readSandboxFile(proof)) problems.push(`the stranger's command ran: ${proof} exists`)
   if (toStranger.length) problems.push(`bot called ${toStranger.map(c => c.method).join(', ')} on the stranger's chat`)
-  const watched = `update ${update.update_id} from ${strangerId} consumed after ${consumedMs} ms, watched ${Math.round(opts.windowMs / 100) / 10} s more`
+  const watched = `update ${update.update_id} from ${strangerId} consumed after ${consumedMs} ms, ${decision ? `gateway logged "${decision.trim()}", then watched 2 s more` : `watched ${Math.round(opts.windowMs / 100) / 10} s more`}`
   if (problems.length) return fail(`${problems.join('; ')}; ${watched}`)
   return pass(`no model call, no tool call, no reply; ${watched}`)
 }

@@ -6,7 +6,7 @@
 // the gateway stops and the leftovers are searched for the run's secrets.
 // The report lists the gates in their canonical order.
 import { randomBytes, randomInt } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { ClawbakeError, envError, usageError } from '../errors.ts'
 import { projectPaths } from '../paths.ts'
 import { readPinRecord } from '../pins/record.ts'
@@ -164,7 +164,7 @@ export async function runGates(opts: {
         // watch at least as long as the owner's DM took to reach the model (x1.5), 5-30 s
         const windowMs = Math.min(30_000, Math.max(5_000, Math.round((ownerLatency ?? 8_000) * 1.5)))
         if (notReady) record(blocked('stranger-refused'))
-        else record(await timed('stranger-refused', () => strangerRefused({ host: h, tg: t, proxy: p, strangerId: id.strangerId, nonce: `${id.nonce}s`, windowMs, timeoutMs: 60_000 })))
+        else record(await timed('stranger-refused', () => strangerRefused({ host: h, tg: t, proxy: p, strangerId: id.strangerId, nonce: `${id.nonce}s`, windowMs, timeoutMs: 60_000, gatewayOutput: () => gateway?.output() ?? '' })))
       }
       if (want('loopback-only')) {
         if (notReady) record(blocked('loopback-only'))
@@ -184,6 +184,8 @@ export async function runGates(opts: {
       ])))
     }
   } finally {
+    // For debugging a failed gate: every model call OpenClaw made (prompts, tools; no credentials).
+    if (opts.env.CLAWBAKE_GATE_DUMP && proxy) writeFileSync(opts.env.CLAWBAKE_GATE_DUMP, JSON.stringify(proxy.calls(), null, 2) + '\n', { mode: 0o600 })
     await gateway?.stop().catch(() => {})
     await host?.close().catch(() => {})
     await tg?.close().catch(() => {})

@@ -17,7 +17,10 @@ export function promptTools(call: ModelCall): string[] {
   const system = call.messages.filter(m => m.role === 'system' || m.role === 'developer').map(m => textOf(m.content)).join('\n')
   const names = new Set<string>()
   const tooling = /## Tooling\n([\s\S]*?)(?:\n## |$)/.exec(system)?.[1] ?? ''
-  for (const m of tooling.matchAll(/^- ([A-Za-z_][A-Za-z0-9_]*):/gm)) names.add(m[1]!)
+  for (const m of tooling.matchAll(/^- ([A-Za-z_][A-Za-z0-9_]*)(?::|$)/gm)) names.add(m[1]!)
+  // tools whose schemas are deferred behind tool_describe/tool_call are still callable
+  const deferred = /Available deferred-schema tools: ([^\n]*)/.exec(system)?.[1] ?? ''
+  for (const n of deferred.split(/[,;.\s]+/)) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) && n !== 'none') names.add(n)
   return [...names]
 }
 

@@ -90,7 +90,8 @@ export function createGithubClient(env: Record<string, string | undefined>, opts
     baseUrl,
     userAgent: 'clawbake',
     request: { fetch: countingFetch },
-    retry: { retries, retryAfterBaseValue: unit },
+    // 429 is left to the throttling plugin (it waits for the reset), not retried blindly here.
+    retry: { retries, retryAfterBaseValue: unit, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
     throttle: {
       retryAfterBaseValue: unit,
       onRateLimit: onLimit('primary'),

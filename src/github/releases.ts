@@ -29,7 +29,8 @@ type Obj = Record<string, unknown>
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x)
 const str = (x: unknown) => typeof x === 'string'
 const strOrNull = (x: unknown) => x === null || typeof x === 'string'
-const isTime = (x: unknown) => typeof x === 'string' && !Number.isNaN(Date.parse(x))
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/
+const isTime = (x: unknown) => typeof x === 'string' && ISO_TIME.test(x) && !Number.isNaN(Date.parse(x))
 
 export function readRelease(item: unknown): GithubRelease | string {
   if (!isObj(item)) return ''

@@ -43,18 +43,18 @@ export interface ReleaseList {
 
 /** Turn GitHub's release objects into Releases; malformed tags are set aside, not guessed. */
 export function readReleases(raw: readonly GithubRelease[]): ReleaseList {
-  const releases: Release[] = []
+  const byVersion = new Map<string, Release>()
   const malformed: Skipped[] = []
-  const seen = new Set<string>()
   for (const r of raw) {
     const version = tryParseVersion(r.tag_name)
     if (!version || r.tag_name !== r.tag_name.trim()) {
       malformed.push({ tag: r.tag_name, reason: `tag "${r.tag_name}" is not an OpenClaw version (vYYYY.M.PATCH[-beta.N|-alpha.N|-N])` })
       continue
     }
-    if (seen.has(version.version)) continue
-    seen.add(version.version)
-    releases.push({
+    // one release per version; a published release wins over a draft of the same version
+    const known = byVersion.get(version.version)
+    if (known && !(known.draft && !r.draft)) continue
+    byVersion.set(version.version, {
       version,
       tagName: r.tag_name,
       draft: r.draft,
@@ -64,7 +64,7 @@ export function readReleases(raw: readonly GithubRelease[]): ReleaseList {
       body: r.body ?? '',
     })
   }
-  return { releases, malformed }
+  return { releases: [...byVersion.values()], malformed }
 }
 
 /** Why `r` may not be baked on `channel`, or null when it may. */

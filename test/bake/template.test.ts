@@ -47,6 +47,7 @@ function vars(dir: string, over: Record<string, unknown> = {}) {
     ubuntu_image_checksum: `file:${join(dir, 'SHA256SUMS')}`,
     ssh_private_key_file: join(dir, 'ssh', 'id_ed25519'),
     output_directory: join(dir, 'output'),
+    project_root: REPO,
     ...over,
   }
 }

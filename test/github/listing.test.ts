@@ -235,6 +235,12 @@ t.test('a release without the fields GitHub always sends is a malformed response
   const e = await caught(listReleases(createGithubClient({ GITHUB_API_URL: gh.url }, fast), loadEtagCache(cachePath(stateDir(t)), () => {}), repo))
   t.equal(e.rule, 'github.malformed-response')
   t.equal(e.field, '/0/published_at')
+  gh.setReleases([{ tag_name: 'v2026.9.6', published_at: 'Wed, 25 Nov 2026 04:00:00 GMT' }])
+  const notIso = await caught(listReleases(createGithubClient({ GITHUB_API_URL: gh.url }, fast), loadEtagCache(cachePath(stateDir(t)), () => {}), repo))
+  t.equal(notIso.field, '/0/published_at', 'times are ISO 8601 as GitHub writes them')
+  gh.setReleases([{ tag_name: 'v2026.9.6' }])
+  const ok = await listReleases(createGithubClient({ GITHUB_API_URL: gh.url }, fast), loadEtagCache(cachePath(stateDir(t)), () => {}), repo)
+  t.equal(ok.items.length, 1)
 })
 
 t.test('GITHUB_API_URL and --repo are checked before any request', async t => {

@@ -38,6 +38,17 @@ t.test('the newest eligible release per channel', async t => {
   t.ok(ext.ineligible.some(s => s.tag === '2026.7.36' && /marked prerelease on GitHub/.test(s.reason)))
 })
 
+t.test('one release per version: a published release wins over a draft of it', async t => {
+  const list = readReleases([
+    rel('v2026.9.7', { draft: true, published_at: null }), // GitHub lists the newer draft first
+    rel('v2026.9.7'),
+    rel('2026.9.7'),
+  ])
+  t.equal(list.releases.length, 1)
+  t.equal(list.releases[0]?.draft, false)
+  t.equal(chooseLatest(list.releases, 'stable').latest?.tagName, 'v2026.9.7')
+})
+
 t.test('empty, all-prerelease and below-floor lists choose nothing', async t => {
   t.equal(chooseLatest([], 'stable').latest, null)
   const pre = readReleases([rel('v2026.9.7-beta.1', { prerelease: true }), rel('v2026.9.8-alpha.1')])

@@ -168,6 +168,18 @@ t.test('an advisory published after the release upgrades urgency on the next pol
   t.equal(after.json().dueBy, doc.dueBy)
 })
 
+t.test('a secondary rate limit is waited out (Retry-After) by the real binary', async t => {
+  const { gh, watch } = await setup(t, history())
+  gh.secondaryLimitNext(1, 1)
+  const started = Date.now()
+  const r = await watch()
+  t.equal(r.code, 0, r.stderr)
+  t.same(gh.requests.map(q => q.status), [403, 200, 200])
+  t.ok(Date.now() - started >= 1000, 'waited the 1 s GitHub asked for')
+  t.match(r.json().warnings, [/secondary rate limit on GET .*releases.*waiting 1 s/, /nightly/])
+  t.same(r.json().requests, { total: 3, notModified: 0 })
+})
+
 t.test('--no-record decides but writes no record', async t => {
   const { root, watch } = await setup(t, history())
   const r = await watch(['--no-record'])
