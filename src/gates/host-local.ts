@@ -50,7 +50,6 @@ export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost>
   const version = String((JSON.parse(readFileSync(join(dirname(rt.entry), 'package.json'), 'utf8')) as { version?: string }).version ?? rt.version)
   const sshd = await startSshd()
   const home = mkdtempSync(join(tmpdir(), 'clawbake-verify-'))
-  const startedAt = Date.now()
   const outputs: { name: string; text: string }[] = []
   let gateway: (Gateway & { pid: number }) | undefined
   try {
@@ -148,7 +147,6 @@ export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost>
         const paths = [home, sshd.sandboxRoot]
         const shared = '/tmp/openclaw'
         if (existsSync(shared)) paths.push(shared)
-        void startedAt
         return { paths, outputs: outputs.slice() }
       },
       async close() {

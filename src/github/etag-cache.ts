@@ -4,8 +4,9 @@
 // count against the rate limit) means the cached list is still the list.
 // A cache that cannot be read is dropped with a warning: it only saves
 // requests, it never decides anything.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeFileAtomic } from '../atomic.ts'
 
 export const CACHE_FILE = 'github-cache.json'
 
@@ -46,19 +47,6 @@ export function loadEtagCache(file: string, warn: (line: string) => void): EtagC
   } catch (e) {
     warn(`${file}: GitHub cache is corrupt (${(e as Error).message}); polling without it`)
     return empty
-  }
-}
-
-/** Write `text` to `file` atomically: a temp file in the same directory, then rename. */
-export function writeFileAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
-  try {
-    writeFileSync(tmp, text, { mode: 0o644 })
-    renameSync(tmp, file)
-  } catch (e) {
-    rmSync(tmp, { force: true })
-    throw e
   }
 }
 

@@ -10,7 +10,7 @@ import { belowFloor, parseVersion, SECURITY_FLOOR } from '../releases/version.ts
 import type { ResolvedImage } from '../registry/resolve.ts'
 import { DIGEST_RE } from '../registry/manifest.ts'
 import { MANIFEST_TYPES } from '../registry/media.ts'
-import { writeFileAtomic } from './atomic.ts'
+import { writeFileAtomic } from '../atomic.ts'
 import { pinBullet, withPinBullet } from './changelog.ts'
 import { OPENCLAW_IMAGE, patchCompose } from './compose.ts'
 import { readPinRecord, samePin, serializePinRecord, type PinRecord } from './record.ts'

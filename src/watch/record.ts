@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
-import { writeFileAtomic } from '../github/etag-cache.ts'
+import { writeFileAtomic } from '../atomic.ts'
 import type { AdvisoryRef } from '../releases/advisory.ts'
 import type { Urgency } from '../releases/urgency.ts'
 import type { Channel } from '../releases/version.ts'
