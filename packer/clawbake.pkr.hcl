@@ -135,6 +135,7 @@ build {
     script           = "${path.root}/scripts/gates.sh"
     execute_command  = "chmod +x {{ .Path }}; sudo -E sh -c '. {{ .EnvVarFile }} && rm -f {{ .EnvVarFile }} && exec {{ .Path }}'"
     use_env_var_file = true
+    env_var_format   = "export %s='%s'\n"
     environment_vars = [
       "OPENCLAW_IMAGE=${var.openclaw_image}",
       "CLAWBAKE_STAGE=/tmp/clawbake",

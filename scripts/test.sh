@@ -14,7 +14,17 @@ node scripts/lint.ts
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-tap --reporter=tap "$@" 2>&1 | tee "$log"
+# tap expands a directory argument only to extensions it knows without its TS
+# plugin (js/cjs/mjs); expand `npm test -- test/pins` to its *.test.ts here.
+args=()
+for a in "$@"; do
+  if [ -d "$a" ]; then
+    while IFS= read -r f; do args+=("$f"); done < <(find "$a" -name '*.test.ts' | sort)
+  else
+    args+=("$a")
+  fi
+done
+tap --reporter=tap "${args[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 # tap's own last line is `# { total: N, pass: N, fail: N, ... }`; say it plainly.

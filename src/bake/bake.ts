@@ -96,16 +96,20 @@ function fmtElapsed(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`.padStart(7)
 }
 
-function hostOf(ref: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {
-    try {
-      return new URL(ref).hostname
-    } catch {
-      return ''
-    }
-  }
+/** Registry host of an image reference (`ghcr.io/openclaw/openclaw` -> ghcr.io; Docker Hub when there is none). */
+export function registryHost(ref: string): string {
   const first = ref.split('/')[0] ?? ''
   return first.includes('.') || first.includes(':') || first === 'localhost' ? first.replace(/:\d+$/, '') : 'registry-1.docker.io'
+}
+
+/** Host of an http(s) URL; '' for a local path or file: URL (nothing to look up). */
+export function urlHost(url: string): string {
+  if (!/^https?:\/\//i.test(url)) return ''
+  try {
+    return new URL(url).hostname
+  } catch {
+    return ''
+  }
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -180,7 +184,10 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
   await assertPrerequisites({
     builder: req.builder,
     env: io.env,
-    hosts: [...(req.digest ? [] : [hostOf(registryImage)]), ...(req.builder === 'qemu' ? [hostOf(ubuntuUrl)] : [])],
+    hosts: [
+      ...(req.digest ? [] : [registryHost(registryImage)]),
+      ...(req.builder === 'qemu' ? [urlHost(ubuntuUrl), urlHost((req.packerVars?.ubuntu_image_checksum ?? '').replace(/^file:/, ''))] : []),
+    ].filter(Boolean),
     ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}),
   })
 
@@ -329,7 +336,7 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       bin: packerBin,
       dir: stageTemplate(paths.packerDir, runDir, info.modern),
       env: {
-        ...io.env,
+        ...io.env, // packerEnv() drops PACKER_LOG/PACKER_LOG_PATH (an unmasked debug log)
         PKR_VAR_avots_api_key: io.env.AVOTS_API_KEY,
         PKR_VAR_gate_gateway_token: gatewayToken,
         PACKER_CACHE_DIR: io.env.PACKER_CACHE_DIR ?? join(paths.state, 'packer-cache'),

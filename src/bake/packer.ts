@@ -41,6 +41,18 @@ function isExecutable(p: string): boolean {
   }
 }
 
+/**
+ * The environment Packer runs with: no update check (CHECKPOINT_DISABLE, no
+ * call home), and never Packer's own debug log (PACKER_LOG/PACKER_LOG_PATH),
+ * which would write every variable, unmasked, past clawbake's masking.
+ */
+export function packerEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== 'PACKER_LOG' && k !== 'PACKER_LOG_PATH') out[k] = v
+  out.CHECKPOINT_DISABLE = '1'
+  return out
+}
+
 export interface PackerInfo {
   bin: string
   version: string
@@ -49,7 +61,7 @@ export interface PackerInfo {
 }
 
 export async function packerInfo(bin: string, env: Record<string, string | undefined>): Promise<PackerInfo> {
-  const { stdout } = await run(bin, ['version'], { env: { ...env, CHECKPOINT_DISABLE: '1' } as NodeJS.ProcessEnv })
+  const { stdout } = await run(bin, ['version'], { env: packerEnv(env) })
   const m = /Packer v?(\d+)\.(\d+)\.(\d+)/.exec(stdout)
   if (!m) throw new ClawbakeError(`cannot read the Packer version from "${stdout.trim()}"`, { file: bin, rule: 'bake.packer-version' }, 2)
   const [maj, min] = [Number(m[1]), Number(m[2])]
@@ -81,7 +93,7 @@ function spawnPacker(args: string[], r: PackerRun, machineReadable: boolean): Pr
   return new Promise((resolve, reject) => {
     const child = spawn(r.bin, args, {
       cwd: r.dir,
-      env: { ...r.env, CHECKPOINT_DISABLE: '1' } as NodeJS.ProcessEnv,
+      env: packerEnv(r.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const events: PackerEvent[] = []

@@ -28,6 +28,8 @@ export interface ModelCall {
   text: string
   /** the answer has been read to its end */
   done: boolean
+  /** when it was (ms since epoch; 0 while not done) */
+  doneAt: number
   /** set when forwarding failed */
   error?: string
 }
@@ -62,6 +64,7 @@ export async function startAvotsProxy(upstream: string): Promise<AvotsProxy> {
           toolCalls: [],
           text: '',
           done: false,
+          doneAt: 0,
         }
         if (call.path.endsWith('/chat/completions') || call.path.endsWith('/responses')) log.push(call)
         const headers: Record<string, string> = {}
@@ -73,6 +76,7 @@ export async function startAvotsProxy(upstream: string): Promise<AvotsProxy> {
           call.status = 502
           call.error = String((e as Error).message)
           call.done = true
+          call.doneAt = Date.now()
           res.writeHead(502, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ error: { message: `clawbake gate proxy: upstream unreachable: ${call.error}`, type: 'server_error', param: null, code: null } }))
           return
@@ -99,6 +103,7 @@ export async function startAvotsProxy(upstream: string): Promise<AvotsProxy> {
         call.toolCalls = parsed.toolCalls
         call.text = parsed.text
         call.done = true
+        call.doneAt = Date.now()
       })().catch(e => {
         if (!res.headersSent) res.writeHead(502)
         res.end()

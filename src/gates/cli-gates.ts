@@ -26,8 +26,10 @@ function tail(run: CliRun): string {
   return (run.stderr.trim() || run.stdout.trim()).split('\n').slice(-3).join(' | ').slice(0, 400)
 }
 
-export async function configValid(host: OpenclawHost): Promise<Verdict> {
+/** `unexpanded`: object keys still holding `${VAR}` after first-boot layout (OpenClaw never expands keys). */
+export async function configValid(host: OpenclawHost, unexpanded: string[] = []): Promise<Verdict> {
   const run = await host.cli(['config', 'validate', '--json'])
+  if (unexpanded.length) return fail(`object key(s) keep a \${VAR} that OpenClaw never expands: ${unexpanded.join(', ')} (openclaw config validate exit ${run.code})`)
   const doc = jsonOf(run)
   if (run.code !== 0 || doc?.valid !== true) {
     const issues = Array.isArray(doc?.issues) ? doc.issues.map((i: any) => `${i.path ?? '<root>'}: ${i.message}`).join('; ') : tail(run)

@@ -45,8 +45,9 @@ export interface Turn {
 
 /**
  * Watch one owner turn until it settled: the bot replied with `expect`, or the
- * model's last answer was final (text, or an HTTP error) and the chat stayed
- * quiet for `quietMs`; or `timeoutMs` passed.
+ * model's last answer was final (text, or an HTTP error), the bot already
+ * said something, and the chat then stayed quiet (no Bot API call on it, not
+ * even "typing") for `quietMs`; or `timeoutMs` passed.
  */
 export async function settleTurn(opts: {
   tg: TelegramStandin
@@ -59,7 +60,7 @@ export async function settleTurn(opts: {
   timeoutMs: number
   quietMs?: number
 }): Promise<Turn> {
-  const quietMs = opts.quietMs ?? 3000
+  const quietMs = opts.quietMs ?? 8000
   const until = opts.sentAt + opts.timeoutMs
   const snapshot = () => {
     const calls = opts.proxy.calls().slice(opts.callsBefore)
@@ -75,7 +76,9 @@ export async function settleTurn(opts: {
     }
     const last = calls[calls.length - 1]
     const final = last?.done && (last.status >= 400 || last.toolCalls.length === 0)
-    const lastActivity = Math.max(last?.at ?? 0, replies[replies.length - 1]?.at ?? 0)
+    // any Bot API call on the chat (typing, status message, reply) means the turn is still being delivered
+    const chatActivity = opts.tg.calls().filter(c => Number(c.params.chat_id) === opts.chatId).pop()?.at ?? 0
+    const lastActivity = Math.max(last?.doneAt ?? 0, chatActivity)
     if (final && replies.length > 0 && Date.now() - lastActivity > quietMs) return { calls, replies, firstCallMs, timedOut: false }
     if (Date.now() > until) return { calls, replies, firstCallMs, timedOut: true }
     await sleep(250)

@@ -34,17 +34,23 @@ export async function strangerRefused(opts: {
   const consumedMs = Date.now() - sentAt
   // The gateway (run with --verbose) logs its decision; once it has, a short grace suffices.
   const decided = new RegExp(`Blocked (unauthorized telegram sender|telegram DM sender) ${strangerId}\\b[^\\n]*`)
+  // ...and it logs an accepted DM as "Inbound message telegram:<id>": that alone fails the gate.
+  const accepted = new RegExp(`Inbound message telegram:${strangerId}\\b[^\\n]*`)
   const watchUntil = Date.now() + opts.windowMs
   let decision: string | undefined
+  let admitted: string | undefined
   while (Date.now() < watchUntil) {
-    decision = decided.exec(opts.gatewayOutput())?.[0]
-    if (decision) break
+    const out = opts.gatewayOutput()
+    decision = decided.exec(out)?.[0]
+    admitted = accepted.exec(out)?.[0]
+    if (decision || admitted) break
     await sleep(200)
   }
-  if (decision) await sleep(Math.min(2_000, Math.max(0, watchUntil - Date.now())))
+  if (decision || admitted) await sleep(Math.min(2_000, Math.max(0, watchUntil - Date.now())))
   const calls = proxy.calls().slice(callsBefore)
   const toStranger = tg.calls().slice(botCallsBefore).filter(c => Number(c.params.chat_id) === strangerId)
   const problems: string[] = []
+  if (admitted) problems.push(`the gateway accepted the DM ("${admitted.trim()}")`)
   if (calls.length) {
     const carrying = calls.filter(c => mentions(c, nonce)).length
     problems.push(`${calls.length} model call(s) (${carrying} carrying the stranger's DM)`)

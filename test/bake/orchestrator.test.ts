@@ -2,7 +2,7 @@
 // injected stages; the gate suite is the gate-runner test double, so these
 // tests run in seconds. test/bake/rehearsal.test.ts runs the real modules.
 import t from 'tap'
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { bakeCommand } from '../../src/bake/command.ts'
 import { lockFile } from '../../src/bake/lock.ts'
@@ -102,8 +102,10 @@ t.test('a failing gate publishes nothing and names the gate (exit 1)', async t =
 t.test('no secret value appears in any output or file, although the gates printed it', async t => {
   const root = bakeTree(t)
   const key = testKey()
-  const r = await bake(root, ['--json'], { AVOTS_API_KEY: key, GATE_RUNNER_MODE: 'leak' })
+  const debugLog = join(root, 'packer-debug.log')
+  const r = await bake(root, ['--json'], { AVOTS_API_KEY: key, GATE_RUNNER_MODE: 'leak', PACKER_LOG: '1', PACKER_LOG_PATH: debugLog })
   t.equal(r.code, 0, "exit 0")
+  t.notOk(existsSync(debugLog), "Packer's unmasked debug log is never written")
   t.notOk(r.stdout.includes(key), 'not on stdout')
   t.notOk(r.stderr.includes(key), 'not on stderr')
   t.same(filesContaining(root, key), [], 'not in any file of the tree (logs, manifest, catalog, run dir)')
@@ -184,4 +186,38 @@ t.test('missing prerequisites: one message naming each and how to get it (exit 2
   t.match(err.message, /AVOTS_API_KEY: export AVOTS_API_KEY=/)
   t.equal(r.stderr.split('\n').filter(l => l.startsWith('clawbake bake:')).length, 1, 'one error')
   t.same([...snapshot(root)], [...before])
+})
+
+t.test('no release record: one watch poll supplies publishedAt (recorded only when not a dry run)', async t => {
+  const root = bakeTree(t)
+  rmSync(join(root, 'catalog', 'releases.json'))
+  const records: (boolean | undefined)[] = []
+  const stages = standinStages(root, {
+    async watch(opts) {
+      records.push(opts.record)
+      return {
+        current: { tag: '2026.9.5', digest: 'sha256:' + '1'.repeat(64) },
+        latest: { tag: 'v2026.9.6', publishedAt: '2026-11-24T08:00:00Z', url: 'https://github.com/openclaw/openclaw/releases/tag/v2026.9.6' },
+        action: 'bake', urgency: 'routine', dueBy: '2026-12-01T08:00:00Z', advisories: [],
+      }
+    },
+  })
+  const dry = await bake(root, ['--dry-run', '--json'], { AVOTS_API_KEY: testKey() }, stages)
+  t.equal(dry.code, 0)
+  const wet = await bake(root, ['--json'], { AVOTS_API_KEY: testKey(), GATE_RUNNER_MODE: 'pass' }, stages)
+  t.equal(wet.code, 0, 'exit 0')
+  t.same(records, [false, true])
+  t.match(wet.stderr, /release\s+2026\.9\.6 published 2026-11-24T08:00:00\.000Z \(GitHub \(watch\)\), urgency routine/)
+  const entry = JSON.parse(readFileSync(join(root, 'catalog', 'stable.json'), 'utf8')).entries[0]
+  t.equal(entry.releasedAt, '2026-11-24T08:00:00.000Z')
+
+  const other = bakeTree(t)
+  rmSync(join(other, 'catalog', 'releases.json'))
+  const unknown = await bake(other, ['--json'], { AVOTS_API_KEY: testKey() }, standinStages(other, {
+    async watch() {
+      return { current: { tag: '2026.9.6', digest: 'sha256:' + '1'.repeat(64) }, latest: null, action: 'up-to-date', urgency: null, dueBy: null, advisories: [] }
+    },
+  }))
+  t.equal(unknown.code, 2)
+  t.equal(unknown.json().error.rule, 'bake.release-unknown')
 })

@@ -26,6 +26,9 @@ t.test('layout fills the owner id as first boot does, points Telegram at the sta
   t.equal(cfg.models.providers.avots.apiKey, '${AVOTS_API_KEY}', 'secrets stay references')
   t.equal(cfg.channels.telegram.dmPolicy, JSON.parse(shipped).channels.telegram.dmPolicy, 'policy unchanged')
   t.throws(() => layOutConfig(shipped, { ownerId: '12a', apiRoot: 'x' }), /Telegram user id/)
+  const other = JSON.parse(shipped)
+  other.tools.toolsBySender['id:${SECOND_OWNER}'] = { allow: ['group:runtime'] }
+  t.same(unexpandedKeys(layOutConfig(JSON.stringify(other), { ownerId: '4242', apiRoot: 'x' })), ['tools.toolsBySender.id:${SECOND_OWNER}'], 'a key first boot does not fill is reported')
 })
 
 t.test('SSE tool-call deltas are assembled', async t => {

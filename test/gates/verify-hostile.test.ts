@@ -20,7 +20,7 @@ t.test('open DMs and exec for everyone: both lock-down gates fail', async t => {
   t.equal(run.result.code, 1, run.result.stderr.slice(-3000))
   const stranger = run.gate('stranger-refused')
   t.equal(stranger.ok, false)
-  t.match(stranger.detail, /model call/)
+  t.match(stranger.detail, /the gateway accepted the DM \("Inbound message telegram:\d+/)
   const untrusted = run.gate('untrusted-tools')
   t.equal(untrusted.ok, false)
   t.match(untrusted.detail, /offered to a non-owner: exec/)
