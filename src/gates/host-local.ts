@@ -4,7 +4,6 @@
 // user, and nothing but the gate environment passed to it.
 import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { ensureOpenclaw } from '../openclaw/runtime.ts'
@@ -12,6 +11,7 @@ import type { CliRun, Gateway, OpenclawHost, SandboxFile } from './host.ts'
 import { layOutConfig } from './layout.ts'
 import { listenersOf, processTree } from './listeners.ts'
 import { startSshd } from './sshd.ts'
+import { freeLoopbackPort } from '../loopback.ts'
 
 export interface HostEnvironment {
   /** the values behind the shipped config's `${VAR}` references */
@@ -29,16 +29,6 @@ export interface HostEnvironment {
   env: Record<string, string | undefined>
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (!pid) return

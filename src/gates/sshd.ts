@@ -4,11 +4,12 @@
 // tool there, so a file it writes is owned by that user, not by the gateway.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { envError } from '../errors.ts'
+import { freeLoopbackPort } from '../loopback.ts'
 
 const run = promisify(execFile)
 
@@ -41,16 +42,6 @@ export function findSshd(): string {
   throw envError('sshd not found: install openssh-server (scripts/setup.sh test installs it)', { rule: 'env.sshd-missing' })
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 async function lookupUser(name: string): Promise<SandboxUser | null> {
   try {

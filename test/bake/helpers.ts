@@ -1,6 +1,6 @@
 // Shared by the bake tests: a temp work tree with a release record, an Io
 // that captures everything, stage stand-ins, and a snapshot of every file.
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -84,20 +84,6 @@ export function standinStages(root: string, over: Partial<BakeStages> = {}): Bak
   }
 }
 
-/** path -> sha256 of every file under root (the whole tree, .clawbake included). */
-export function snapshot(root: string): Map<string, string> {
-  const out = new Map<string, string>()
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name)
-      const s = statSync(p)
-      if (s.isDirectory()) walk(p)
-      else out.set(relative(root, p), createHash('sha256').update(readFileSync(p)).digest('hex'))
-    }
-  }
-  walk(root)
-  return out
-}
 
 /** Every file under root whose bytes contain `needle`. */
 export function filesContaining(root: string, needle: string): string[] {
@@ -119,3 +105,6 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
   delete env.CLAWBAKE_ROOT
   return env
 }
+
+/** path -> bytes of every file under root (the whole tree, .clawbake included). */
+export { snapshotTree as snapshot } from '../support/tree.ts'

@@ -4,8 +4,8 @@
 // idempotence, refusals that leave the disk alone, and that credentials never
 // leak into output or files.
 import t, { type Test } from 'tap'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { buildImage, imageRoot, pushImage, skopeoRawDigest, startRegistry } from '../support/registry.ts'
 import { tempTree, REPO } from '../support/tree.ts'
 import { clawbake } from '../support/cli.ts'
@@ -13,6 +13,7 @@ import { readPinRecord } from '../../src/pins/record.ts'
 import { pinRelease } from '../../src/pins/pin.ts'
 import { pinComment } from '../../src/pins/compose.ts'
 import { ClawbakeError } from '../../src/errors.ts'
+import { snapshotTree as snapshot } from '../support/tree.ts'
 
 const COMPOSE = join('packer', 'files', 'docker-compose.yml')
 const fixture = (name: string) => new URL(`../fixtures/pins/${name}`, import.meta.url)
@@ -32,18 +33,6 @@ function pinTree(t: Test, compose = 'docker-compose.yml'): string {
   return dir
 }
 
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>()
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const f = join(d, name)
-      if (statSync(f).isDirectory()) walk(f)
-      else out.set(relative(dir, f), readFileSync(f, 'latin1'))
-    }
-  }
-  walk(dir)
-  return out
-}
 
 function diffLines(a: string, b: string): number[] {
   const x = a.split('\n')
@@ -188,7 +177,7 @@ t.test('credentials never leak into output or written files', async t => {
   t.equal(bad.code, 2)
   const basic = Buffer.from(`${ht.user}:${ht.password}`).toString('base64')
   for (const secret of [ht.password, 'Wr0ng-password-9731', basic]) {
-    for (const [name, text] of [['pin stdout', ok.stdout], ['pin stderr', ok.stderr], ['resolve stdout', bad.stdout], ['resolve stderr', bad.stderr], ...[...snapshot(tree)].map(([f, c]) => [f, c])] as [string, string][]) {
+    for (const [name, text] of [['pin stdout', ok.stdout], ['pin stderr', ok.stderr], ['resolve stdout', bad.stdout], ['resolve stderr', bad.stderr], ...snapshot(tree)] as [string, string][]) {
       t.notOk(text.includes(secret), `${name} does not contain the secret`)
     }
   }

@@ -4,8 +4,8 @@
 // refused with one clear error, and `clawbake pin` through it changes
 // nothing on disk.
 import t, { type Test } from 'tap'
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { buildImage, imageRoot, pushImage, startRegistry, MEDIA } from '../support/registry.ts'
 import { startRegistryProxy, type Lie } from '../standins/registry-liar.ts'
 import { tempTree } from '../support/tree.ts'
@@ -14,6 +14,7 @@ import { resolveImage } from '../../src/registry/resolve.ts'
 import { RegistrySession } from '../../src/registry/session.ts'
 import { TokenCache } from '../../src/registry/auth.ts'
 import { ClawbakeError } from '../../src/errors.ts'
+import { snapshotTree as snapshot } from '../support/tree.ts'
 
 const FIXTURE = new URL('../fixtures/pins/docker-compose.yml', import.meta.url)
 
@@ -45,18 +46,6 @@ async function refused(t: Test, p: Promise<unknown>, rule: string, mentions: str
   return e
 }
 
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>()
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const f = join(d, name)
-      if (statSync(f).isDirectory()) walk(f)
-      else out.set(relative(dir, f), readFileSync(f, 'latin1'))
-    }
-  }
-  walk(dir)
-  return out
-}
 
 function pinTree(t: Test): string {
   const dir = tempTree(t)

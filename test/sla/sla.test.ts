@@ -3,10 +3,11 @@
 // in a temp tree. Fixed instants with --at; the default clock is checked
 // against records made relative to the real now.
 import t from 'tap'
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { clawbake } from '../support/cli.ts'
 import { REPO, tempTree } from '../support/tree.ts'
+import { snapshotTree as snapshot } from '../support/tree.ts'
 
 const FIXTURE = join(REPO, 'test', 'fixtures', 'sla', 'history', 'catalog')
 const AT = '2026-11-20T12:00:00Z'
@@ -19,13 +20,6 @@ function historyTree(t: Parameters<typeof tempTree>[0]): string {
 
 const sla = (root: string, args: string[]) => clawbake(['sla', ...args], { cwd: root, env: { CLAWBAKE_ROOT: root } })
 
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (f.isFile()) out[join(f.parentPath, f.name)] = readFileSync(join(f.parentPath, f.name), 'utf8')
-  }
-  return out
-}
 
 t.test('time to patch, open releases and breaches by urgency (--json)', async t => {
   const root = historyTree(t)

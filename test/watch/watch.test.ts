@@ -1,10 +1,11 @@
 // `clawbake watch --json`, the real binary, against the loopback GitHub stand-in.
 import t from 'tap'
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { clawbake } from '../support/cli.ts'
 import { tempTree } from '../support/tree.ts'
 import { startGithubStandin, type AdvisorySeed, type GithubStandin, type ReleaseSeed, type StandinOptions } from '../standins/github.ts'
+import { snapshotTree as snapshot } from '../support/tree.ts'
 
 type Teardown = { teardown(fn: () => unknown): void }
 
@@ -43,18 +44,6 @@ async function setup(t: Teardown, seeds: ReleaseSeed[], advisories: AdvisorySeed
   return { gh, root, watch }
 }
 
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name)
-      if (statSync(p).isDirectory()) walk(p)
-      else out[relative(root, p)] = readFileSync(p, 'utf8')
-    }
-  }
-  walk(root)
-  return out
-}
 
 const plus = (iso: string, hours: number) => new Date(Date.parse(iso) + hours * HOUR).toISOString()
 
@@ -207,7 +196,7 @@ t.test('the token reaches GitHub and nothing else', async t => {
   t.equal(r.code, 0, r.stderr)
   t.ok(gh.requests.every(q => q.authenticated), 'every request is authenticated')
   t.notMatch(r.stdout + r.stderr, token)
-  for (const [file, text] of Object.entries(snapshot(root))) t.notMatch(text, token, `${file} does not hold the token`)
+  for (const [file, text] of snapshot(root)) t.notMatch(text, token, `${file} does not hold the token`)
 })
 
 t.test('bad input: one clear error, nothing written', async t => {
@@ -263,7 +252,7 @@ t.test('a failure after a good poll leaves the cache and record as they were', a
   const { gh, root, watch } = await setup(t, history())
   t.equal((await watch()).code, 0)
   const before = snapshot(root)
-  t.ok(before['.clawbake/github-cache.json'] && before['catalog/releases.json'])
+  t.ok(before.get('.clawbake/github-cache.json') && before.get('catalog/releases.json'))
   gh.setReleases([...history(), { tag_name: 'v2026.9.8' }])
   gh.truncateNext(1)
   const r = await watch()
