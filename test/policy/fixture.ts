@@ -6,6 +6,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseDocument, isMap, type Document } from 'yaml'
+import type { Test } from 'tap'
+import { tempTree } from '../support/tree.ts'
+import { checkArtifacts } from '../../src/policy/check.ts'
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/policy/', import.meta.url))
 
@@ -76,4 +79,32 @@ export function applyFixture(root: string, raw: Fixture): void {
     text = text.replace(r, to)
   }
   writeFileSync(file, text)
+}
+
+/**
+ * Apply each selected hostile fixture to a temp copy of the shipped tree and
+ * assert it is rejected by its rule id (plus any declared `alsoRejectedBy`)
+ * and by nothing else. Two at a time: each runs the real `openclaw config validate`.
+ */
+export async function assertEachFixtureRejected(t: Test, select: (fx: Fixture) => boolean): Promise<void> {
+  const fixtures = loadFixtures().filter(select)
+  const results = new Map<string, Awaited<ReturnType<typeof checkArtifacts>>>()
+  const queue = [...fixtures]
+  await Promise.all([0, 1].map(async () => {
+    for (let fx = queue.shift(); fx; fx = queue.shift()) {
+      const root = tempTree(t)
+      applyFixture(root, fx)
+      results.set(fx.rule, await checkArtifacts({ root, env: process.env }))
+    }
+  }))
+  for (const fx of fixtures) {
+    const report = results.get(fx.rule)!
+    const rules = [...new Set(report.findings.map(f => f.rule))].sort()
+    t.same(rules, [fx.rule, ...(fx.alsoRejectedBy ?? [])].sort(), `${fx.rule}: ${report.findings.map(f => `${f.file} ${f.path} [${f.rule}] ${f.message}`).join(' | ')}`)
+    t.equal(report.ok, false)
+    for (const f of report.findings) {
+      t.match(f, { rule: String, file: String, path: String, message: String })
+      t.notMatch(f.message, /literal-gateway-token-0123456789abcdef/, 'a finding never repeats the secret')
+    }
+  }
 }
