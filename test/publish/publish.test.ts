@@ -42,7 +42,16 @@ t.test('publishes catalog entry, notes and CHANGELOG bullet; appends on the next
   t.equal(catalog.entries[0].publishedAt, '2026-11-21T10:30:00.000Z')
   t.equal(catalog.entries[0].digest, readPinRecord(join(root, 'pins.lock.json')).digest)
   t.match(readFileSync(join(root, 'catalog', 'notes', '2026.9.6.md'), 'utf8'), /first image published on this channel/)
-  t.match(readFileSync(join(root, 'CHANGELOG.md'), 'utf8'), /### Changed\n- Published the stable golden image for OpenClaw 2026\.9\.6/)
+  // the bullet lands in the Unreleased `### Changed` list, whatever that list already holds
+  const changelog = readFileSync(join(root, 'CHANGELOG.md'), 'utf8').split('\n')
+  const unreleased = changelog.findIndex(l => l.startsWith('## [Unreleased]'))
+  const bulletAt = changelog.findIndex(l => l.startsWith('- Published the stable golden image for OpenClaw 2026.9.6'))
+  const headingAbove = changelog.slice(unreleased, bulletAt).reverse().find(l => /^#{2,3} /.test(l))
+  t.ok(unreleased >= 0 && bulletAt > unreleased, 'bullet under [Unreleased]')
+  t.equal(headingAbove, '### Changed', 'in the Changed list')
+  const sectionEnd = changelog.findIndex((l, i) => i > unreleased && l.startsWith('## '))
+  const section = changelog.slice(unreleased, sectionEnd < 0 ? undefined : sectionEnd)
+  t.equal(section.filter(l => l === '### Changed').length, 1, 'no second Changed heading')
 
   publishImage(input(root, { now: new Date('2026-11-22T10:00:00Z'), bakeId: 'b-2' }))
   const again = readCatalog(root, 'stable')
