@@ -11,6 +11,10 @@ echo "test: node $(node --version), $(tsc --version)" >&2
 tsc -p tsconfig.json
 node scripts/lint.ts
 
+# Build tap's plugin set from .taprc now: a fresh `npm ci` ships tap's default
+# set (with its ts-node plugin), which the first run would otherwise still use.
+tap build >/dev/null
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
