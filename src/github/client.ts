@@ -8,6 +8,7 @@ import { Octokit } from '@octokit/rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { ClawbakeError, envError } from '../errors.ts'
+import { isLoopbackHost } from '../loopback.ts'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
 
@@ -34,10 +35,6 @@ export interface GithubClient {
   stats: { requests: number; notModified: number }
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
-
 /** The API base URL from GITHUB_API_URL; a token is never sent in clear text off this machine. */
 export function apiBaseUrl(env: Record<string, string | undefined>): string {
   const raw = env.GITHUB_API_URL?.trim() || DEFAULT_API_URL
@@ -50,7 +47,7 @@ export function apiBaseUrl(env: Record<string, string | undefined>): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw envError(`GITHUB_API_URL must be http(s), got ${url.protocol}`, { field: 'GITHUB_API_URL', rule: 'github.api-url-invalid' })
   }
-  if (url.protocol === 'http:' && env.GITHUB_TOKEN && !isLoopback(url.hostname)) {
+  if (url.protocol === 'http:' && env.GITHUB_TOKEN && !isLoopbackHost(url.hostname)) {
     throw envError(`refusing to send GITHUB_TOKEN over plain http to ${url.host}: use https`, { field: 'GITHUB_API_URL', rule: 'github.insecure-api-url' })
   }
   return raw.replace(/\/+$/, '')

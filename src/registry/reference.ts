@@ -3,8 +3,10 @@
 // command's argument). A loopback registry host (127.0.0.0/8, localhost,
 // [::1]) is spoken to over plain http, like Docker's default; any other host
 // over https only.
-import { isIPv4 } from 'node:net'
 import { ClawbakeError } from '../errors.ts'
+import { isLoopbackHost } from '../loopback.ts'
+
+export { isLoopbackHost }
 
 export const DEFAULT_IMAGE = 'ghcr.io/openclaw/openclaw'
 
@@ -21,19 +23,6 @@ export interface ImageRef {
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const HOST = /^(?:\[[0-9a-f:]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(?::[0-9]{1,5})?$/i
-
-/** Is `host` (with or without `:port`) a loopback address? */
-export function isLoopbackHost(host: string): boolean {
-  const name = hostname(host).toLowerCase()
-  if (name === 'localhost' || name === '::1' || name === '[::1]') return true
-  return isIPv4(name) && name.split('.')[0] === '127'
-}
-
-function hostname(host: string): string {
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1)
-  const i = host.lastIndexOf(':')
-  return i >= 0 ? host.slice(0, i) : host
-}
 
 export function parseImageRef(input: string): ImageRef {
   const refuse = (why: string) => new ClawbakeError(`image reference "${input}" ${why}`, { field: '--image', rule: 'registry.image-ref' }, 2)
