@@ -7,7 +7,7 @@
 //    with a temp HOME holding the file and a .env of dummy values.
 import { createHash } from 'node:crypto'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ import { envError } from '../errors.ts'
 import { ensureOpenclaw, type OpenclawRuntime } from '../openclaw/runtime.ts'
 import type { Finding } from './finding.ts'
 import { dummyValue } from './env-refs.ts'
+import { writeFileAtomic, writeJsonAtomic } from '../atomic.ts'
 
 const run = promisify(execFile)
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
@@ -103,13 +104,10 @@ export async function upstreamValidator(version: string, env: Record<string, str
   ajv.addFormat('starts_with', true)
   const compiled = ajv.compile(schema as object)
   const code = standaloneCode(ajv, compiled)
-  mkdirSync(dir, { recursive: true })
-  const tmpCode = `${codeFile}.tmp-${process.pid}`
-  const tmpMeta = `${metaFile}.tmp-${process.pid}`
-  writeFileSync(tmpCode, code)
-  writeFileSync(tmpMeta, JSON.stringify({ format: CACHE_FORMAT, version, codeSha256: createHash('sha256').update(code).digest('hex'), schemaSha256: createHash('sha256').update(raw).digest('hex'), builtAt: new Date().toISOString() }, null, 2) + '\n')
-  renameSync(tmpCode, codeFile)
-  renameSync(tmpMeta, metaFile)
+  // code first, meta (which carries the code's sha256) last: a half-written
+  // entry never validates and is rebuilt
+  writeFileAtomic(codeFile, code)
+  writeJsonAtomic(metaFile, { format: CACHE_FORMAT, version, codeSha256: createHash('sha256').update(code).digest('hex'), schemaSha256: createHash('sha256').update(raw).digest('hex'), builtAt: new Date().toISOString() })
   const v = compiled as unknown as UpstreamValidator
   loaded.set(version, v)
   return { validate: v, source: 'built' }
