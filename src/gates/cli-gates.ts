@@ -55,56 +55,64 @@ export async function cliRetryingContention(host: OpenclawHost, args: string[], 
   }
 }
 
-function retried(run: { contended: number }): string {
-  return run.contended ? ` (after ${run.contended} retr${run.contended === 1 ? 'y' : 'ies'}: state lock held by another OpenClaw process)` : ''
+/** Run one CLI gate: the command (contention retried), then its verdict, which says when it had to wait. */
+async function cliGate(host: OpenclawHost, args: string[], judge: (run: CliRun) => Verdict): Promise<Verdict> {
+  const run = await cliRetryingContention(host, args)
+  const v = judge(run)
+  if (!run.contended) return v
+  return { ...v, detail: `${v.detail} (after ${run.contended} retr${run.contended === 1 ? 'y' : 'ies'}: state lock held by another OpenClaw process)` }
 }
 
 /** `unexpanded`: object keys still holding `${VAR}` after first-boot layout (OpenClaw never expands keys). */
-export async function configValid(host: OpenclawHost, unexpanded: string[] = []): Promise<Verdict> {
-  const run = await cliRetryingContention(host, ['config', 'validate', '--json'])
-  if (unexpanded.length) return fail(`object key(s) keep a \${VAR} that OpenClaw never expands: ${unexpanded.join(', ')} (openclaw config validate exit ${run.code})${retried(run)}`)
-  const doc = jsonOf(run)
-  if (run.code !== 0 || doc?.valid !== true) {
-    const issues = Array.isArray(doc?.issues) ? doc.issues.map((i: any) => `${i.path ?? '<root>'}: ${i.message}`).join('; ') : tail(run)
-    return fail(`openclaw config validate: exit ${run.code}, invalid: ${issues}${retried(run)}`)
-  }
-  const warnings = Array.isArray(doc.warnings) ? doc.warnings.length : 0
-  return pass(`openclaw config validate: valid (${warnings} warning(s)) in ${run.ms} ms${retried(run)}`)
+export function configValid(host: OpenclawHost, unexpanded: string[] = []): Promise<Verdict> {
+  return cliGate(host, ['config', 'validate', '--json'], run => {
+    if (unexpanded.length) return fail(`object key(s) keep a \${VAR} that OpenClaw never expands: ${unexpanded.join(', ')} (openclaw config validate exit ${run.code})`)
+    const doc = jsonOf(run)
+    if (run.code !== 0 || doc?.valid !== true) {
+      const issues = Array.isArray(doc?.issues) ? doc.issues.map((i: any) => `${i.path ?? '<root>'}: ${i.message}`).join('; ') : tail(run)
+      return fail(`openclaw config validate: exit ${run.code}, invalid: ${issues}`)
+    }
+    const warnings = Array.isArray(doc.warnings) ? doc.warnings.length : 0
+    return pass(`openclaw config validate: valid (${warnings} warning(s)) in ${run.ms} ms`)
+  })
 }
 
-export async function doctor(host: OpenclawHost): Promise<Verdict> {
-  const run = await cliRetryingContention(host, ['doctor', '--lint', '--json'])
-  const doc = jsonOf(run)
-  // exit 0 = no findings, 1 = findings at/above --severity-min, 2 = the lint itself failed
-  if (!doc || !Array.isArray(doc.findings) || run.code === 2) return fail(`openclaw doctor --lint: exit ${run.code}, no JSON report: ${tail(run)}${retried(run)}`)
-  const errors = doc.findings.filter((f: any) => f.severity === 'error' || f.severity === 'critical')
-  const warnings = doc.findings.filter((f: any) => f.severity === 'warning' || f.severity === 'warn')
-  const list = (fs: any[]) => fs.map(f => `${f.checkId}${f.path ? ` (${f.path})` : ''}`).join(', ')
-  if (errors.length) return fail(`openclaw doctor --lint: ${errors.length} error finding(s): ${errors.map((f: any) => `${f.checkId}: ${f.message}`).join('; ')}${retried(run)}`)
-  return pass(`openclaw doctor --lint: ${doc.checksRun ?? '?'} checks, 0 errors, ${warnings.length} warning(s)${warnings.length ? `: ${list(warnings)}` : ''}${retried(run)}`)
+export function doctor(host: OpenclawHost): Promise<Verdict> {
+  return cliGate(host, ['doctor', '--lint', '--json'], run => {
+    const doc = jsonOf(run)
+    // exit 0 = no findings, 1 = findings at/above --severity-min, 2 = the lint itself failed
+    if (!doc || !Array.isArray(doc.findings) || run.code === 2) return fail(`openclaw doctor --lint: exit ${run.code}, no JSON report: ${tail(run)}`)
+    const errors = doc.findings.filter((f: any) => f.severity === 'error' || f.severity === 'critical')
+    const warnings = doc.findings.filter((f: any) => f.severity === 'warning' || f.severity === 'warn')
+    const list = (fs: any[]) => fs.map(f => `${f.checkId}${f.path ? ` (${f.path})` : ''}`).join(', ')
+    if (errors.length) return fail(`openclaw doctor --lint: ${errors.length} error finding(s): ${errors.map((f: any) => `${f.checkId}: ${f.message}`).join('; ')}`)
+    return pass(`openclaw doctor --lint: ${doc.checksRun ?? '?'} checks, 0 errors, ${warnings.length} warning(s)${warnings.length ? `: ${list(warnings)}` : ''}`)
+  })
 }
 
-export async function securityAudit(host: OpenclawHost): Promise<Verdict> {
-  const run = await cliRetryingContention(host, ['security', 'audit', '--json'])
-  const doc = jsonOf(run)
-  if (!doc || !Array.isArray(doc.findings)) return fail(`openclaw security audit: exit ${run.code}, no JSON report: ${tail(run)}${retried(run)}`)
-  const critical = doc.findings.filter((f: any) => f.severity === 'critical')
-  const warns = doc.findings.filter((f: any) => f.severity === 'warn' || f.severity === 'warning')
-  const declared = Number(doc.summary?.critical ?? 0)
-  if (critical.length || declared > 0) return fail(`openclaw security audit: ${Math.max(critical.length, declared)} critical: ${critical.map((f: any) => `${f.checkId}: ${f.title}`).join('; ')}${retried(run)}`)
-  return pass(`openclaw security audit: 0 critical, ${warns.length} warning(s)${warns.length ? `: ${warns.map((f: any) => f.checkId).join(', ')}` : ''}${retried(run)}`)
+export function securityAudit(host: OpenclawHost): Promise<Verdict> {
+  return cliGate(host, ['security', 'audit', '--json'], run => {
+    const doc = jsonOf(run)
+    if (!doc || !Array.isArray(doc.findings)) return fail(`openclaw security audit: exit ${run.code}, no JSON report: ${tail(run)}`)
+    const critical = doc.findings.filter((f: any) => f.severity === 'critical')
+    const warns = doc.findings.filter((f: any) => f.severity === 'warn' || f.severity === 'warning')
+    const declared = Number(doc.summary?.critical ?? 0)
+    if (critical.length || declared > 0) return fail(`openclaw security audit: ${Math.max(critical.length, declared)} critical: ${critical.map((f: any) => `${f.checkId}: ${f.title}`).join('; ')}`)
+    return pass(`openclaw security audit: 0 critical, ${warns.length} warning(s)${warns.length ? `: ${warns.map((f: any) => f.checkId).join(', ')}` : ''}`)
+  })
 }
 
-export async function models(host: OpenclawHost): Promise<Verdict> {
-  const run = await cliRetryingContention(host, ['models', 'list', '--json'])
-  const doc = jsonOf(run)
-  if (!doc || !Array.isArray(doc.models)) return fail(`openclaw models list: exit ${run.code}, no JSON: ${tail(run)}${retried(run)}`)
-  const model = doc.models.find((m: any) => m?.key === EXPECTED_MODEL)
-  if (!model) return fail(`openclaw models list: ${EXPECTED_MODEL} missing (have: ${doc.models.map((m: any) => m?.key).join(', ') || 'none'})${retried(run)}`)
-  const tags: string[] = Array.isArray(model.tags) ? model.tags : []
-  if (!tags.includes('default')) {
-    const dflt = doc.models.find((m: any) => Array.isArray(m?.tags) && m.tags.includes('default'))
-    return fail(`openclaw models list: ${EXPECTED_MODEL} is not the default (tags: ${tags.join(', ') || 'none'}; default is ${dflt?.key ?? 'none'})${retried(run)}`)
-  }
-  return pass(`openclaw models list: ${EXPECTED_MODEL} tagged ${tags.join(', ')}${retried(run)}`)
+export function models(host: OpenclawHost): Promise<Verdict> {
+  return cliGate(host, ['models', 'list', '--json'], run => {
+    const doc = jsonOf(run)
+    if (!doc || !Array.isArray(doc.models)) return fail(`openclaw models list: exit ${run.code}, no JSON: ${tail(run)}`)
+    const model = doc.models.find((m: any) => m?.key === EXPECTED_MODEL)
+    if (!model) return fail(`openclaw models list: ${EXPECTED_MODEL} missing (have: ${doc.models.map((m: any) => m?.key).join(', ') || 'none'})`)
+    const tags: string[] = Array.isArray(model.tags) ? model.tags : []
+    if (!tags.includes('default')) {
+      const dflt = doc.models.find((m: any) => Array.isArray(m?.tags) && m.tags.includes('default'))
+      return fail(`openclaw models list: ${EXPECTED_MODEL} is not the default (tags: ${tags.join(', ') || 'none'}; default is ${dflt?.key ?? 'none'})`)
+    }
+    return pass(`openclaw models list: ${EXPECTED_MODEL} tagged ${tags.join(', ')}`)
+  })
 }
