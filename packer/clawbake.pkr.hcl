@@ -26,7 +26,14 @@ source "qemu" "ubuntu" {
   disk_size        = var.disk_size
   disk_compression = true
   format           = "qcow2"
-  accelerator      = var.accelerator
+  # `clawbake bake` chooses kvm or tcg by booting a guest (src/vm/accelerator.ts)
+  # and passes it in qemuargs (`-accel tcg,thread=multi -cpu max` under TCG),
+  # so Packer adds no accelerator of its own: with /dev/kvm present it would
+  # pick kvm, which this kind of machine cannot run stock guests on.
+  accelerator      = "none"
+  qemuargs         = var.qemuargs
+  disable_vnc      = true
+  boot_wait        = "1s"
   cpus             = var.cpus
   memory           = var.memory
   headless         = true
@@ -44,9 +51,10 @@ source "qemu" "ubuntu" {
   communicator         = "ssh"
   ssh_username         = "clawbake"
   ssh_private_key_file = var.ssh_private_key_file
-  ssh_timeout          = "30m"
+  ssh_timeout          = var.ssh_timeout
   # scrub.sh removed every authorized key; this removes the build user itself
-  shutdown_command = "sudo sh -c 'userdel --force --remove clawbake; rm -f /etc/sudoers.d/90-cloud-init-users; systemctl poweroff'"
+  shutdown_command = "sudo sh -c 'userdel --force --remove clawbake; rm -f /etc/sudoers.d/90-cloud-init-users; fstrim --all || true; systemctl poweroff'"
+  disk_discard     = "unmap"
 }
 
 source "amazon-ebs" "ubuntu" {
@@ -101,8 +109,8 @@ build {
 
   provisioner "file" {
     except      = ["null.rehearsal"]
-    source      = "${var.run_dir}/gates.mjs"
-    destination = "/tmp/clawbake/gates.mjs"
+    source      = "${var.run_dir}/gates"
+    destination = "/tmp/clawbake"
   }
 
   provisioner "file" {
@@ -117,9 +125,12 @@ build {
     environment_vars = [
       "OPENCLAW_IMAGE=${var.openclaw_image}",
       "CLAWBAKE_STAGE=/tmp/clawbake",
+      "REHEARSAL_REGISTRY_CA_B64=${var.rehearsal_registry_ca_b64}",
+      "REHEARSAL_REGISTRY_ADDR=${var.rehearsal_registry_addr}",
     ]
     scripts = [
       "${path.root}/scripts/docker.sh",
+      "${path.root}/scripts/rehearsal-registry.sh",
       "${path.root}/scripts/files.sh",
       "${path.root}/scripts/image.sh",
       "${path.root}/scripts/service.sh",
@@ -142,7 +153,11 @@ build {
       "GATE_IDS=${join(",", var.gate_ids)}",
       "AVOTS_BASE_URL=${var.avots_base_url}",
       "AVOTS_API_KEY=${var.avots_api_key}",
-      "OPENCLAW_GATEWAY_TOKEN=${var.gate_gateway_token}",
+      "CLAWBAKE_GATE_GATEWAY_TOKEN=${var.gate_gateway_token}",
+      "CLAWBAKE_GATE_BOT_TOKEN=${var.gate_bot_token}",
+      "CLAWBAKE_GATE_TIME_SCALE=${var.gate_time_scale}",
+      "CLAWBAKE_GATE_READY_MS=${var.gate_ready_ms}",
+      "CLAWBAKE_GATE_TURN_MS=${var.gate_turn_ms}",
     ]
   }
 

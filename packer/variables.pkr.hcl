@@ -81,7 +81,7 @@ variable "manifest_path" {
 variable "gate_ids" {
   type        = list(string)
   description = "Every gate that must pass before the image may be published."
-  default     = ["config-valid", "doctor", "security-audit", "models", "avots-smoke", "owner-exec", "stranger-refused", "untrusted-tools", "loopback-only", "no-secret-left"]
+  default     = ["config-valid", "doctor", "security-audit", "models", "avots-smoke", "owner-exec", "stranger-refused", "untrusted-tools", "loopback-only", "admin-tunnel", "no-secret-left"]
 
   validation {
     condition     = length(var.gate_ids) > 0
@@ -108,6 +108,31 @@ variable "avots_base_url" {
   type        = string
   description = "OpenAI-compatible avots endpoint the gates call."
   default     = "https://api.avots.ai/openai/v1"
+}
+
+variable "gate_bot_token" {
+  type        = string
+  description = "Throw-away Telegram bot token of the gate run (the Bot API stand-in's); generated per bake so the bake can mask it and search the captured disk for it."
+  sensitive   = true
+  default     = "10000001:clawbake-gate-bot-token-unset-000000"
+}
+
+variable "gate_time_scale" {
+  type        = number
+  description = "How much slower than a native host the build VM runs OpenClaw (tcg: about 15x for CLI work); scales the gates' CLI timeouts."
+  default     = 1
+}
+
+variable "gate_ready_ms" {
+  type        = number
+  description = "How long the gates wait for the gateway to become ready (ms), scaled to the accelerator by clawbake."
+  default     = 240000
+}
+
+variable "gate_turn_ms" {
+  type        = number
+  description = "How long the gates wait for one agent turn (ms), scaled to the accelerator by clawbake."
+  default     = 150000
 }
 
 variable "gate_gateway_token" {
@@ -156,13 +181,41 @@ variable "ubuntu_image_checksum" {
 
 variable "accelerator" {
   type        = string
-  description = "qemu accelerator: kvm when /dev/kvm is usable, tcg otherwise (clawbake bake decides)."
+  description = "qemu accelerator clawbake chose by booting a guest (kvm or tcg); recorded in the manifest. The qemu arguments themselves are in qemuargs."
   default     = "tcg"
 
   validation {
     condition     = var.accelerator == "kvm" || var.accelerator == "tcg"
     error_message = "The accelerator variable must be kvm or tcg."
   }
+}
+
+variable "qemuargs" {
+  type        = list(list(string))
+  description = "Extra qemu arguments from clawbake: the accelerator and CPU, the user-mode network with the SSH forward on 127.0.0.1 only (and, in a rehearsal, guestfwd of the registry's address), the serial console log."
+  default = [
+    ["-accel", "tcg,thread=multi"],
+    ["-cpu", "max"],
+    ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
+  ]
+}
+
+variable "ssh_timeout" {
+  type        = string
+  description = "How long Packer waits for the build VM's SSH (scaled to the accelerator by clawbake)."
+  default     = "30m"
+}
+
+variable "rehearsal_registry_ca_b64" {
+  type        = string
+  description = "Rehearsal only: base64 of a throw-away CA certificate the build VM's Docker trusts for ghcr.io (certs.d); empty in production. Removed by scrub.sh."
+  default     = ""
+}
+
+variable "rehearsal_registry_addr" {
+  type        = string
+  description = "Rehearsal only: the guest address that qemu forwards to the loopback registry and /etc/hosts maps ghcr.io to; empty in production. Removed by scrub.sh."
+  default     = ""
 }
 
 variable "ssh_private_key_file" {

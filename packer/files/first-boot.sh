@@ -7,7 +7,7 @@
 #   state/sandbox/       the gateway's SSH key and known_hosts for the sandbox
 #   state/ (0700) and everything in it owned 1000:1000 (the image's `node`)
 # then installs the SSH sandbox (unprivileged `sandbox` user, its own sshd on
-# 172.31.240.1:2222) and runs `docker compose up -d`.
+# 172.31.240.1:2222) and starts openclaw.service (`docker compose up`).
 #
 # usage: first-boot.sh [client.env]
 #   OPENCLAW_ROOT        where packer/files/ was laid down (default /opt/openclaw)
@@ -32,6 +32,7 @@ die() { echo "first-boot: $*" >&2; exit 1; }
 # Parse KEY=VALUE lines without evaluating them (never `source` user data).
 OWNER_TELEGRAM_ID='' AVOTS_API_KEY='' TELEGRAM_BOT_TOKEN='' OPENCLAW_GATEWAY_TOKEN=''
 AVOTS_BASE_URL='https://api.avots.ai/openai/v1'
+TELEGRAM_API_ROOT='https://api.telegram.org'
 while IFS= read -r line || [ -n "$line" ]; do
   case "$line" in ''|'#'*) continue ;; esac
   key=${line%%=*}
@@ -40,6 +41,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     OWNER_TELEGRAM_ID) OWNER_TELEGRAM_ID=$value ;;
     AVOTS_API_KEY) AVOTS_API_KEY=$value ;;
     AVOTS_BASE_URL) [ -z "$value" ] || AVOTS_BASE_URL=$value ;;
+    TELEGRAM_API_ROOT) [ -z "$value" ] || TELEGRAM_API_ROOT=$value ;;
     TELEGRAM_BOT_TOKEN) TELEGRAM_BOT_TOKEN=$value ;;
     OPENCLAW_GATEWAY_TOKEN) OPENCLAW_GATEWAY_TOKEN=$value ;;
     *) die "$client_env: unknown key ${key}" ;;
@@ -50,6 +52,7 @@ done < "$client_env"
 [[ $AVOTS_API_KEY =~ ^[!-~]{8,}$ ]] || die "AVOTS_API_KEY is missing or malformed"
 [[ $TELEGRAM_BOT_TOKEN =~ ^[0-9]{5,}:[A-Za-z0-9_-]{30,}$ ]] || die "TELEGRAM_BOT_TOKEN is missing or malformed"
 [[ $AVOTS_BASE_URL =~ ^https?://[^[:space:]]+$ ]] || die "AVOTS_BASE_URL is not an http(s) URL"
+[[ $TELEGRAM_API_ROOT =~ ^https?://[^[:space:]]+$ ]] || die "TELEGRAM_API_ROOT is not an http(s) URL"
 if [ -z "$OPENCLAW_GATEWAY_TOKEN" ]; then
   OPENCLAW_GATEWAY_TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 fi
@@ -75,6 +78,7 @@ printf '%s\n' \
   "AVOTS_BASE_URL=$AVOTS_BASE_URL" \
   "AVOTS_API_KEY=$AVOTS_API_KEY" \
   "TELEGRAM_BOT_TOKEN=$TELEGRAM_BOT_TOKEN" \
+  "TELEGRAM_API_ROOT=$TELEGRAM_API_ROOT" \
   "OPENCLAW_GATEWAY_TOKEN=$OPENCLAW_GATEWAY_TOKEN" \
   "OWNER_TELEGRAM_ID=$OWNER_TELEGRAM_ID" | put "$state/.env"
 
@@ -107,5 +111,6 @@ install -m 0644 "$root/sandbox/openclaw-sandbox.socket" "$root/sandbox/openclaw-
 systemctl daemon-reload
 systemctl enable --now openclaw-sandbox.socket
 
-docker compose --project-directory "$root" -f "$root/docker-compose.yml" up -d
+# openclaw.service (enabled in the image) was skipped at boot: state/.env did not exist yet.
+systemctl start openclaw.service
 echo "first-boot: OpenClaw is up (owner ${OWNER_TELEGRAM_ID})" >&2

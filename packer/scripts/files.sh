@@ -19,6 +19,20 @@ if [ -e "$src/.env" ]; then
   exit 1
 fi
 
+# uid/gid 1000 is the container's `node`, which owns state/.env with the
+# client's keys. Reserve it for a system account that cannot log in, so the
+# first login user cloud-init creates on a client VM (ubuntu, debian, ...)
+# gets another uid and can never read that file.
+if getent passwd "$node_uid" >/dev/null && [ "$(getent passwd "$node_uid" | cut -d: -f1)" != openclaw ]; then
+  echo "clawbake: uid $node_uid is already taken by $(getent passwd "$node_uid" | cut -d: -f1); it would own the client's state/.env" >&2
+  exit 1
+fi
+if ! getent group openclaw >/dev/null; then groupadd --system --gid "$node_uid" openclaw; fi
+if ! getent passwd openclaw >/dev/null; then
+  useradd --system --uid "$node_uid" --gid "$node_uid" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin openclaw
+fi
+echo "clawbake: uid/gid $node_uid reserved for the container (openclaw, no login)"
+
 install -d -o root -g root -m 0755 "$dest"
 install -d -o "$node_uid" -g "$node_uid" -m 0700 "$dest/state"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the gate suite inside the build VM. The suite is bundled into one file
-# (gates.mjs, esbuild) and run by the node binary OF THE PINNED OPENCLAW IMAGE
+# (gates/lib/gates.mjs beside gates/schemas/, esbuild) and run by the node binary OF THE PINNED OPENCLAW IMAGE
 # (copied out of the image, `docker cp`), so the VM needs no other runtime.
 # It runs on the VM host, not in a container: its vm mode drives the shipped
 # compose project (`docker compose`, services openclaw-gateway/openclaw-cli),
@@ -45,7 +45,7 @@ if [ "$rc" -eq 0 ]; then
   install -m 0644 "$stage/pins.lock.json" "$tree/pins.lock.json"
   echo "clawbake: gate suite on node $("$node_bin" --version) from $image"
   CLAWBAKE_ROOT=$tree CLAWBAKE_COMPOSE_FILE=/opt/openclaw/docker-compose.yml \
-    "$node_bin" "$stage/gates.mjs" --out "$report" --status "$status" || rc=$?
+    "$node_bin" "$stage/gates/lib/gates.mjs" --out "$report" --status "$status" || rc=$?
 fi
 finish
 echo "clawbake: gate suite exited $rc: $(cat "$status" 2>/dev/null || echo 'no status')"

@@ -6,8 +6,23 @@
 set -euo pipefail
 
 # gate state and test secrets
-rm -rf /var/lib/clawbake /tmp/clawbake /var/tmp/clawbake-* /opt/openclaw/.env
+rm -rf /var/lib/clawbake /tmp/clawbake /var/tmp/clawbake-* /run/clawbake-gates-* /opt/openclaw/.env
 find /opt/openclaw/state -mindepth 1 -delete
+
+# what the gate run's first boot made (the gate suite takes it back itself;
+# this is for a suite that crashed): the sandbox account, its sshd and units
+systemctl disable --now openclaw-sandbox.socket >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/openclaw-sandbox.socket /etc/systemd/system/openclaw-sandbox@.service
+if id sandbox >/dev/null 2>&1; then
+  pkill -KILL -u sandbox || true
+  userdel --force --remove sandbox
+fi
+rm -rf /srv/openclaw-sandbox /etc/openclaw-sandbox /run/openclaw-provision
+systemctl daemon-reload
+
+# rehearsal only: the ghcr.io name mapping and the throw-away CA
+sed -i '/# clawbake-rehearsal$/d' /etc/hosts
+rm -rf /etc/docker/certs.d/ghcr.io
 if command -v docker >/dev/null 2>&1; then
   docker ps --all --quiet | xargs --no-run-if-empty docker rm --force >/dev/null
   docker volume ls --quiet | xargs --no-run-if-empty docker volume rm >/dev/null
@@ -25,7 +40,7 @@ find /var/log -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -de
 find /var/log -type f -exec truncate --size 0 {} +
 
 # shell history
-rm -f /root/.bash_history /home/*/.bash_history /root/.lesshst /home/*/.lesshst
+rm -f /root/.bash_history /home/*/.bash_history /root/.lesshst /home/*/.lesshst /root/.wget-hsts /root/.docker/config.json
 
 # build-time SSH access (the open session keeps working; no new login is possible)
 rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys

@@ -6,7 +6,7 @@
 // and to publish; nothing downstream resolves again. Every line shown or
 // logged is masked. Publishes only when every gate passed and the image is
 // exactly the pin.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
@@ -21,7 +21,10 @@ import { GATE_IDS, type BakeStages, type GateReport, type ResolvedImage } from '
 import { acquireBakeLock, type BakeLock } from './lock.ts'
 import { maskerFromEnv, type Masker } from './mask.ts'
 import { packerBuild, packerInfo, packerSource, packerValidate, which, type Builder, type PackerRun } from './packer.ts'
-import { assertPrerequisites, kvmUsable } from './prerequisites.ts'
+import { assertPrerequisites } from './prerequisites.ts'
+import { inspectDisk } from './inspect.ts'
+import { assertBaseChecksum, probeAccelerator, qemuSettings } from './qemu.ts'
+import { tail } from '../proc/run.ts'
 import { readReleaseRecord, type ReleaseInfo } from './release.ts'
 import { bundleGates } from './bundle.ts'
 import { writeSeed } from './seed.ts'
@@ -49,6 +52,12 @@ export interface BakeRequest {
   repo?: string
   /** extra -var settings for Packer (non-secret), e.g. ubuntu_image_url for a local mirror */
   packerVars?: Record<string, string>
+  /** qemu: guest address:port forwarded to a host loopback port (the rehearsal's ghcr.io) */
+  guestfwd?: { addr: string; port: number; hostPort: number }[]
+  /** more values to mask everywhere and to search the captured disk for (the rehearsal CA key) */
+  extraSecrets?: { name: string; value: string }[]
+  /** qemu: a kernel to probe the accelerator with (else the host's, else TCG without a probe) */
+  probeKernel?: string
 }
 
 export interface BakeDeps {
@@ -136,6 +145,10 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
   const masker: Masker = maskerFromEnv(io.env)
   const gatewayToken = randomBytes(32).toString('hex')
   masker.add(gatewayToken)
+  // the gate run's Bot API token: made here, so it is masked and searched for on the captured disk
+  const botToken = `${randomInt(1_000_000_000, 9_000_000_000)}:${randomBytes(27).toString('base64url')}`
+  masker.add(botToken)
+  for (const s of req.extraSecrets ?? []) masker.add(s.value)
 
   const logLines: string[] = []
   let logFile: string | null = null
@@ -320,11 +333,14 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       if (req.builder === 'qemu') {
         const seed = await writeSeed(runDir, bakeId)
         vars.ssh_private_key_file = seed.privateKey
-        vars.accelerator = kvmUsable() ? 'kvm' : 'tcg'
-        done.push(`NoCloud seed (cidata), accelerator ${String(vars.accelerator)}`)
+        await assertBaseChecksum(String(vars.ubuntu_image_url ?? DEFAULT_UBUNTU_URL), String(vars.ubuntu_image_checksum ?? ''))
+        const accel = await probeAccelerator(req.probeKernel, io.env)
+        const q = qemuSettings(accel.accelerator, { serialLog: join(runDir, 'serial.log'), guestfwd: req.guestfwd ?? [] })
+        Object.assign(vars, q.vars)
+        done.push(`NoCloud seed (cidata), accelerator ${accel.accelerator} (${accel.why}), timeouts x${q.scale}`)
       }
       if (req.builder !== 'null') {
-        const b = await bundleGates(join(runDir, 'gates.mjs'))
+        const b = await bundleGates(join(runDir, 'gates'))
         done.push(`gate bundle ${(b.bytes / 1024).toFixed(0)} KiB`)
       }
       writeFileSync(join(runDir, 'bake.pkrvars.json'), JSON.stringify(vars, null, 2) + '\n')
@@ -339,6 +355,7 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
         ...io.env, // packerEnv() drops PACKER_LOG/PACKER_LOG_PATH (an unmasked debug log)
         PKR_VAR_avots_api_key: io.env.AVOTS_API_KEY,
         PKR_VAR_gate_gateway_token: gatewayToken,
+        PKR_VAR_gate_bot_token: botToken,
         PACKER_CACHE_DIR: io.env.PACKER_CACHE_DIR ?? join(paths.state, 'packer-cache'),
         CLAWBAKE_ROOT: root,
       },
@@ -379,7 +396,9 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
         say(`[${fmtElapsed(Date.now() - t0)}] gates     FAILED: ${gateStatus}`)
         fail(new ClawbakeError(`gate run failed: ${gateStatus}; nothing was published`, { file: reportPath, rule: 'publish.gate-failed' }, 1))
       }
-      fail(new ClawbakeError(`packer build failed: ${[...new Set(build.errors)].slice(0, 5).join(' | ') || `exit ${build.code}`}; nothing was published`, { file: 'packer/clawbake.pkr.hcl', rule: 'bake.packer-build' }, 1))
+      const serial = join(runDir, 'serial.log')
+      const serialTail = req.builder === 'qemu' && existsSync(serial) ? `; serial console (${serial}): ${tail(masker.mask(readFileSync(serial, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')), 15)}` : ''
+      fail(new ClawbakeError(`packer build failed: ${[...new Set(build.errors)].slice(0, 5).join(' | ') || `exit ${build.code}`}${serialTail}; nothing was published`, { file: 'packer/clawbake.pkr.hcl', rule: 'bake.packer-build' }, 1))
     }
 
     const gates = await stage('gates', async () => {
@@ -398,6 +417,24 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       outcome.artifact = await artifactOf(req.builder, b, root)
       return { value: report, detail: `${report.gates.length}/${report.gates.length} passed (OpenClaw ${report.openclawVersion}): ${custom.gate_summary ?? ''}` }
     }).catch(fail)
+
+    if (req.builder === 'qemu') {
+      await stage('inspect', async () => {
+        const artifact = outcome.artifact as CatalogArtifact
+        const secrets = [
+          ...(io.env.AVOTS_API_KEY ? [{ name: 'the avots API key', value: io.env.AVOTS_API_KEY }] : []),
+          { name: 'the gateway token', value: gatewayToken },
+          { name: 'the bot token', value: botToken },
+          ...(req.extraSecrets ?? []),
+        ]
+        const r = await inspectDisk(join(root, artifact.id), { secrets, workDir: runDir, log: l => say(`[${fmtElapsed(Date.now() - t0)}] inspect   ${l}`) })
+        writeFileSync(join(runDir, 'inspection.json'), JSON.stringify(r, null, 2) + '\n')
+        if (!r.ok) {
+          throw new ClawbakeError(`the captured disk is not clean: ${r.findings.join('; ')}; nothing was published`, { file: artifact.id, rule: 'bake.disk-not-clean' }, 1)
+        }
+        return { value: r, detail: `clean: ${(r.bytes / 2 ** 30).toFixed(1)} GiB of raw disk searched for ${secrets.length} secrets, ${r.checked.length - 1} leftover checks` }
+      }).catch(fail)
+    }
 
     const published = await stage('publish', async () => {
       const r = publishImage({

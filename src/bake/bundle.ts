@@ -1,13 +1,20 @@
 // The gate suite for the build VM: src/bake/vm-gates.ts (which runs
 // src/gates/suite.ts) bundled by esbuild into ONE ES module, so the node
-// inside the pinned OpenClaw image runs it with no install step.
+// inside the pinned OpenClaw image runs it with no install step. The bundle
+// is laid out like the package (lib/gates.mjs beside schemas/), because the
+// code finds its JSON Schemas one level above itself (src/paths.ts).
+import { cpSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { envError } from '../errors.ts'
-import { PACKAGE_ROOT } from '../paths.ts'
+import { PACKAGE_ROOT, SCHEMA_DIR } from '../paths.ts'
 
 export const VM_GATES_ENTRY = join(PACKAGE_ROOT, 'src', 'bake', 'vm-gates.ts')
 
-export async function bundleGates(outfile: string, entry = VM_GATES_ENTRY): Promise<{ file: string; bytes: number }> {
+/** `<dir>/lib/gates.mjs` and `<dir>/schemas/`: upload the whole directory. */
+export async function bundleGates(dir: string, entry = VM_GATES_ENTRY): Promise<{ file: string; bytes: number }> {
+  const outfile = join(dir, 'lib', 'gates.mjs')
+  mkdirSync(join(dir, 'lib'), { recursive: true })
+  cpSync(SCHEMA_DIR, join(dir, 'schemas'), { recursive: true })
   const esbuild = await import('esbuild')
   try {
     const r = await esbuild.build({

@@ -9,9 +9,21 @@ import { BakeFailed, runBake, type BakeDeps, type BakeOutcome } from './bake.ts'
 import { maskerFromEnv } from './mask.ts'
 import { BUILDERS, type Builder } from './packer.ts'
 import { realStages } from './stages.ts'
+import { startRehearsal, type Rehearsal } from './rehearsal.ts'
+import { buildDebianBase } from '../vm/debian-base.ts'
+import { projectPaths } from '../paths.ts'
+import { join } from 'node:path'
+import { homedir } from 'node:os'
+import { randomBytes } from 'node:crypto'
+
+/** Built bases and rehearsal images live here between bakes (CLAWBAKE_CACHE, as for the OpenClaw CLI). */
+function cacheDir(env: Record<string, string | undefined>): string {
+  return env.CLAWBAKE_CACHE ?? join(homedir(), '.cache', 'clawbake')
+}
 
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
+  '[--base ubuntu-24.04|debian-13|debian-13-mmdebstrap] [--base-image PATH|URL --base-checksum sha256:..] [--rehearsal [--rehearsal-avots tool|text]] ' +
   '[--released-at ISO] [--var name=value ...] [--allow-prerelease] [--dry-run] [--force] [--json]'
 
 const options = {
@@ -27,7 +39,20 @@ const options = {
   'allow-prerelease': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   force: { type: 'boolean', default: false },
+  base: { type: 'string' },
+  'base-image': { type: 'string' },
+  'base-checksum': { type: 'string' },
+  rehearsal: { type: 'boolean', default: false },
+  'rehearsal-avots': { type: 'string' },
 } as const
+
+/** The base images a qemu bake starts from: official cloud images, checked against their published sums. */
+export const BASES: Record<string, { url: string; checksum: string } | null> = {
+  'ubuntu-24.04': { url: 'https://cloud-images.ubuntu.com/releases/noble/release/ubuntu-24.04-server-cloudimg-amd64.img', checksum: 'file:https://cloud-images.ubuntu.com/releases/noble/release/SHA256SUMS' },
+  'debian-13': { url: 'https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2', checksum: 'file:https://cloud.debian.org/images/cloud/trixie/latest/SHA512SUMS' },
+  // built here from Debian's packages (src/vm/debian-base.ts), cached by its inputs
+  'debian-13-mmdebstrap': null,
+}
 
 // Variables the command line may set: non-secret, and never the image
 // reference (that is always the one resolved here).
@@ -54,6 +79,44 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
     if (!SETTABLE_VARS.has(name)) throw usageError(`clawbake bake: --var ${name || kv} is not settable (allowed: ${[...SETTABLE_VARS].join(', ')})`, 'bake.var')
     packerVars[name] = kv.slice(i + 1)
   }
+  if (values.base !== undefined && !(values.base in BASES)) throw usageError(`clawbake bake: --base must be one of ${Object.keys(BASES).join(', ')}, got "${values.base}"`, 'bake.base')
+  if ((values['base-image'] === undefined) !== (values['base-checksum'] === undefined)) throw usageError('clawbake bake: --base-image and --base-checksum go together (an unverified base image is refused)', 'bake.base-checksum')
+  if (values['base-checksum'] !== undefined && !/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|file:.+)$/.test(values['base-checksum'])) throw usageError(`clawbake bake: --base-checksum must be sha256:<64 hex>, sha512:<128 hex> or file:<SUMS url>`, 'bake.base-checksum')
+  if (values['base-image'] !== undefined && values.base !== undefined) throw usageError('clawbake bake: give --base or --base-image, not both', 'bake.base')
+  if (values['rehearsal-avots'] !== undefined && !values.rehearsal) throw usageError('clawbake bake: --rehearsal-avots needs --rehearsal', 'bake.rehearsal')
+  if (values['rehearsal-avots'] !== undefined && !['tool', 'text'].includes(values['rehearsal-avots'])) throw usageError('clawbake bake: --rehearsal-avots must be tool or text', 'bake.rehearsal')
+  if (values.rehearsal && builder !== 'qemu') throw usageError('clawbake bake: --rehearsal is a qemu bake (--builder qemu)', 'bake.rehearsal')
+  const base = values.base ? BASES[values.base] : undefined
+  if (base) Object.assign(packerVars, { ubuntu_image_url: base.url, ubuntu_image_checksum: base.checksum })
+  if (values['base-image'] !== undefined) Object.assign(packerVars, { ubuntu_image_url: values['base-image'], ubuntu_image_checksum: values['base-checksum'] })
+  const ownBase = values.base === 'debian-13-mmdebstrap' || (values.rehearsal && !values.base && values['base-image'] === undefined)
+
+  let rehearsal: Rehearsal | null = null
+  let bakeIo = io
+  const onSignal = () => {
+    io.err('clawbake bake: interrupted: stopping the VM, the registries and the stand-ins\n')
+    void rehearsal?.stop().finally(() => process.exit(130))
+    if (!rehearsal) process.exit(130)
+  }
+  if (values.rehearsal && !values['dry-run']) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+    const runDir = join(projectPaths(io.cwd).state, 'rehearsal', `${values.tag}-${stamp}-${randomBytes(2).toString('hex')}`)
+    rehearsal = await startRehearsal({
+      tag: values.tag, projectRoot: io.cwd, runDir, cacheDir: cacheDir(io.env),
+      ...(values['rehearsal-avots'] ? { avotsMode: values['rehearsal-avots'] as 'tool' | 'text' } : {}),
+      ...(io.env.AVOTS_API_KEY ? { avotsKey: io.env.AVOTS_API_KEY } : {}),
+      log: l => io.err(l + '\n'),
+    })
+    if (ownBase) Object.assign(packerVars, { ubuntu_image_url: rehearsal.packerVars.ubuntu_image_url, ubuntu_image_checksum: rehearsal.packerVars.ubuntu_image_checksum })
+    Object.assign(packerVars, { rehearsal_registry_ca_b64: rehearsal.packerVars.rehearsal_registry_ca_b64, rehearsal_registry_addr: rehearsal.packerVars.rehearsal_registry_addr })
+    bakeIo = { ...io, cwd: rehearsal.root, env: { ...io.env, ...rehearsal.env } }
+    io.err(`rehearsal: the bake runs on the scratch tree ${rehearsal.root}; it publishes into its catalog/\n`)
+  } else if (ownBase && !values['dry-run']) {
+    const b = await buildDebianBase({ cacheDir: join(cacheDir(io.env), 'base'), log: l => io.err(`base | ${l}\n`) })
+    Object.assign(packerVars, { ubuntu_image_url: b.qcow2, ubuntu_image_checksum: `sha256:${b.sha256}` })
+  }
   try {
     const outcome = await runBake(
       {
@@ -65,22 +128,33 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         ...(values.repo ? { repo: values.repo } : {}),
         allowPrerelease: values['allow-prerelease'],
         packerVars,
+        ...(rehearsal ? {
+          image: rehearsal.image,
+          guestfwd: rehearsal.guestfwd,
+          extraSecrets: rehearsal.secrets,
+          probeKernel: rehearsal.kernel,
+          releasedAt: values['released-at'] ?? new Date().toISOString(),
+        } : {}),
       },
-      io,
+      bakeIo,
       deps,
     )
-    if (values.json) emitJson(io, toJson(outcome))
+    if (values.json) emitJson(io, { ...toJson(outcome), ...(rehearsal ? { rehearsal: { root: rehearsal.root, stages: rehearsal.timings } } : {}) })
     return 0
   } catch (e) {
     // every message is masked: errors can quote Packer or gate output
     const masker = maskerFromEnv(io.env)
     if (e instanceof BakeFailed) {
-      if (values.json) emitJson(io, toJson(e.outcome, e))
+      if (values.json) emitJson(io, { ...toJson(e.outcome, e), ...(rehearsal ? { rehearsal: { root: rehearsal.root, stages: rehearsal.timings } } : {}) })
       io.err(`clawbake bake: ${masker.mask(e.describe())}\n`)
       return e.exitCode
     }
     if (e instanceof ClawbakeError) throw new ClawbakeError(masker.mask(e.message), { file: e.file, field: e.field, rule: e.rule }, e.exitCode)
     throw e
+  } finally {
+    await rehearsal?.stop()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 

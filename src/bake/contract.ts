@@ -33,10 +33,10 @@ export interface CheckReport { ok: boolean; findings: Finding[] }
 export interface CheckOptions { root: string; env: Env; config?: string; compose?: string }
 
 export interface GateResult { id: string; ok: boolean; detail: string; ms: number }
-export interface GateReport { ok: boolean; openclawVersion: string; gates: GateResult[] }
+export interface GateReport { ok: boolean; openclawVersion: string; mode?: 'local' | 'vm'; gates: GateResult[] }
 export interface GateOptions { mode: 'local' | 'vm'; root: string; env: Env; only?: string[]; log?: (line: string) => void }
 
-export const GATE_IDS = ['config-valid', 'doctor', 'security-audit', 'models', 'avots-smoke', 'owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only', 'no-secret-left'] as const
+export { GATE_IDS } from '../gates/gate.ts'
 
 /** The four in-process stages before Packer; tests inject their own. */
 export interface BakeStages {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 
 export const BUILD_USER = 'clawbake'
+export const BUILD_UID = 2000
 
 export function userData(publicKey: string): string {
   return [
@@ -17,6 +18,8 @@ export function userData(publicKey: string): string {
     '# cleaned before the image is captured (packer/scripts/scrub.sh).',
     'users:',
     `  - name: ${BUILD_USER}`,
+    // not 1000: that uid belongs to the container (packer/scripts/files.sh reserves it)
+    `    uid: ${BUILD_UID}`,
     '    groups: [sudo]',
     '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
     '    shell: /bin/bash',

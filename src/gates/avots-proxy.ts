@@ -43,7 +43,8 @@ export interface AvotsProxy {
 
 const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'accept-encoding'])
 
-export async function startAvotsProxy(upstream: string): Promise<AvotsProxy> {
+/** `host`: 127.0.0.1, or in the build VM the compose network's gateway address (the only one the containers reach). */
+export async function startAvotsProxy(upstream: string, host = '127.0.0.1'): Promise<AvotsProxy> {
   const base = upstream.replace(/\/+$/, '')
   const log: ModelCall[] = []
   const server: Server = createServer((req, res) => {
@@ -111,10 +112,10 @@ export async function startAvotsProxy(upstream: string): Promise<AvotsProxy> {
       })
     })
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()))
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, host, () => resolve()) })
   const { port } = server.address() as AddressInfo
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://${host}:${port}`,
     calls: () => log.slice(),
     async close() {
       server.closeAllConnections()

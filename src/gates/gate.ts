@@ -11,6 +11,7 @@ export const GATE_IDS = [
   'stranger-refused',
   'untrusted-tools',
   'loopback-only',
+  'admin-tunnel',
   'no-secret-left',
 ] as const
 
@@ -30,6 +31,8 @@ export interface GateResult {
 export interface GateReport {
   ok: boolean
   openclawVersion: string
+  /** where the gates ran: `vm` (inside the build VM, against the shipped stack) or `local` */
+  mode?: 'local' | 'vm'
   gates: GateResult[]
 }
 

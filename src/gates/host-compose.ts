@@ -1,139 +1,201 @@
-// `clawbake verify` inside the build VM: the same gates, but OpenClaw is the
-// pinned image driven through `docker compose` (services `openclaw-gateway`
-// and `openclaw-cli` of the shipped compose file). A per-run override file
-// points the services at a fresh state dir, passes the gate's test secrets by
-// name from this process's environment (never in a file), and puts them on
-// the host network so they reach the loopback stand-ins and the loopback
-// sshd sandbox, exactly like `--local`. The compose project is removed (down
-// -v) before no-secret-left searches the disk that will be captured.
-// Not exercised on the development machine (no Docker daemon there).
-import { execFile, spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+// `clawbake verify` inside the build VM: the same gates, against the stack as
+// it ships. OpenClaw is the pinned image run by the SHIPPED compose file
+// (/opt/openclaw/docker-compose.yml: its network, ports, users and limits,
+// no override), brought up the way a client's first boot brings it up: the
+// shipped first-boot.sh renders state/openclaw.json and state/.env from
+// client values (here the gate run's test values), creates the sandbox
+// account and its socket-activated sshd, and starts openclaw.service. The
+// Bot API stand-in and the recording avots proxy listen on the compose
+// network's gateway address, the one address of this VM the containers reach.
+// Before no-secret-left searches what will be captured, everything first
+// boot made is taken back (resetToImage), so the image is as it was baked.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { envError } from '../errors.ts'
-import { projectPaths } from '../paths.ts'
-import type { CliRun, Gateway, OpenclawHost, SandboxFile } from './host.ts'
+import { run, runOk, tail } from '../proc/run.ts'
+import type { CliRun, Gateway, Listener, OpenclawHost, SandboxFile } from './host.ts'
 import type { HostEnvironment } from './host-local.ts'
-import { layOutConfig } from './layout.ts'
 import { listenersOf, processTree } from './listeners.ts'
-import { startSshd } from './sshd.ts'
 
-const run = promisify(execFile)
+export const OPENCLAW_ROOT = '/opt/openclaw'
+export const SANDBOX_USER = 'sandbox'
+export const SANDBOX_HOME = '/srv/openclaw-sandbox'
+export const SANDBOX_ETC = '/etc/openclaw-sandbox'
 const GATEWAY_PORT = 18789
+const PROJECT = 'openclaw'
 /** What the VM's disk will carry into the image: searched by no-secret-left. */
-export const CAPTURED_ROOTS = ['/etc', '/home', '/opt', '/root', '/srv', '/var/lib/docker/volumes', '/var/log', '/var/tmp', '/tmp']
+export const CAPTURED_ROOTS = ['/etc', '/home', '/opt', '/root', '/srv', '/var/lib/docker/volumes', '/var/lib/docker/containers', '/var/lib/cloud', '/var/log', '/var/tmp', '/tmp']
 
-export async function startComposeHost(he: HostEnvironment, opts: { root: string }): Promise<OpenclawHost> {
-  const composeFile = he.env.CLAWBAKE_COMPOSE_FILE ?? (existsSync('/opt/openclaw/docker-compose.yml') ? '/opt/openclaw/docker-compose.yml' : projectPaths(opts.root).compose)
-  try {
-    await run('docker', ['compose', 'version'])
-  } catch (e) {
-    throw envError('verify (vm mode) drives OpenClaw through `docker compose`, which is not available here; use --local on a development machine', { rule: 'env.docker-compose-missing' }, e)
+export interface ComposeTarget {
+  root: string
+  composeFile: string
+}
+
+export function composeTarget(env: Record<string, string | undefined>): ComposeTarget {
+  const root = env.CLAWBAKE_OPENCLAW_ROOT ?? OPENCLAW_ROOT
+  return { root, composeFile: env.CLAWBAKE_COMPOSE_FILE ?? join(root, 'docker-compose.yml') }
+}
+
+function composeArgs(t: ComposeTarget, args: string[]): string[] {
+  return ['compose', '--project-directory', t.root, '-f', t.composeFile, ...args]
+}
+
+/**
+ * Create the shipped project's network (and its containers, not started) and
+ * return the network's gateway address: the stand-ins listen there before the
+ * gateway starts polling them.
+ */
+export async function composeNetworkAddress(t: ComposeTarget): Promise<string> {
+  const v = await run('docker', ['compose', 'version', '--short'])
+  if (v.code !== 0) throw envError('verify (vm mode) drives OpenClaw through `docker compose`, which is not available here; use --local on a development machine', { rule: 'env.docker-compose-missing' })
+  if (!existsSync(t.composeFile)) throw envError(`${t.composeFile} is missing: the shipped files are not laid down`, { file: t.composeFile, rule: 'gates.compose-missing' })
+  await runOk('docker', composeArgs(t, ['create', '--pull', 'never']), { rule: 'gates.compose-create', what: 'docker compose create', timeoutMs: 300_000 })
+  const ids = (await runOk('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])).stdout.trim().split('\n').filter(Boolean)
+  if (ids.length !== 1) throw envError(`expected one network of compose project ${PROJECT}, found ${ids.length}`, { file: t.composeFile, field: '/networks', rule: 'gates.compose-network' })
+  const gw = (await runOk('docker', ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', ids[0] as string])).stdout.trim()
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(gw)) throw envError(`compose network ${ids[0]} has no IPv4 gateway address (${gw || 'none'})`, { file: t.composeFile, field: '/networks', rule: 'gates.compose-network' })
+  return gw
+}
+
+/** The container of a service of the shipped project, or null. */
+async function containerOf(t: ComposeTarget, service: string): Promise<string | null> {
+  const r = await run('docker', composeArgs(t, ['ps', '-a', '-q', service]))
+  return r.stdout.trim().split('\n').filter(Boolean)[0] ?? null
+}
+
+/** Status, exit code and restart count of the gateway container, plus the tail of its log: a failed start's evidence. */
+export async function gatewayEvidence(t: ComposeTarget): Promise<string> {
+  const id = await containerOf(t, 'openclaw-gateway')
+  const unit = await run('systemctl', ['status', '--no-pager', '--lines', '0', 'openclaw.service'])
+  const unitLine = `openclaw.service: ${tail(unit.stdout, 3) || 'unknown'}`
+  if (!id) return `no openclaw-gateway container; ${unitLine}; journal: ${tail((await run('journalctl', ['-u', 'openclaw.service', '--no-pager', '-n', '20'])).stdout, 8)}`
+  const st = (await run('docker', ['inspect', '-f', '{{.State.Status}} exit={{.State.ExitCode}} restarts={{.RestartCount}} health={{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} oom={{.State.OOMKilled}}', id])).stdout.trim()
+  const logs = await run('docker', ['logs', '--tail', '30', id])
+  return `container ${id.slice(0, 12)} ${st}; ${unitLine}; logs: ${tail(logs.stdout + '\n' + logs.stderr, 12).slice(-2000)}`
+}
+
+async function restartCount(t: ComposeTarget): Promise<number> {
+  const id = await containerOf(t, 'openclaw-gateway')
+  if (!id) return 0
+  return Number((await run('docker', ['inspect', '-f', '{{.RestartCount}}', id])).stdout.trim()) || 0
+}
+
+/**
+ * Take back everything first boot made: the stack, the state it rendered
+ * (config, .env, sandbox keys), the sandbox account, its sshd config and
+ * units. Leaves the image as it was laid down by the provisioning scripts.
+ */
+export async function resetToImage(t: ComposeTarget): Promise<string[]> {
+  const done: string[] = []
+  await run('systemctl', ['stop', 'openclaw.service'], { timeoutMs: 180_000 })
+  await run('docker', composeArgs(t, ['--profile', 'cli', 'down', '--volumes', '--remove-orphans', '--timeout', '10']), { timeoutMs: 180_000 })
+  await run('systemctl', ['disable', '--now', 'openclaw-sandbox.socket'])
+  for (const u of ['openclaw-sandbox.socket', 'openclaw-sandbox@.service']) rmSync(join('/etc/systemd/system', u), { force: true })
+  await run('systemctl', ['daemon-reload'])
+  if ((await run('id', ['-u', SANDBOX_USER])).code === 0) {
+    await run('pkill', ['-KILL', '-u', SANDBOX_USER])
+    await runOk('userdel', ['--force', '--remove', SANDBOX_USER], { rule: 'gates.reset' })
+    done.push(`user ${SANDBOX_USER}`)
   }
-  const sshd = await startSshd()
-  const dir = mkdtempSync('/var/tmp/clawbake-verify-')
-  const project = `clawbake-verify-${Date.now().toString(36)}`
-  const stateDir = join(dir, 'state')
-  const outputs: { name: string; text: string }[] = []
-  const compose = (args: string[]) => ['compose', '-p', project, '-f', composeFile, '-f', join(dir, 'gates.override.yml'), ...args]
-  const env = { ...process.env, ...he.vars }
-  try {
-    mkdirSync(join(stateDir, 'sandbox'), { recursive: true, mode: 0o700 })
-    writeFileSync(join(stateDir, 'sandbox', 'id_ed25519'), sshd.clientKey, { mode: 0o600 })
-    writeFileSync(join(stateDir, 'sandbox', 'known_hosts'), sshd.knownHosts, { mode: 0o600 })
-    const inContainer = '/home/node/.openclaw'
-    writeFileSync(join(stateDir, 'openclaw.json'), layOutConfig(he.shippedConfig, {
-      ownerId: he.vars.OWNER_TELEGRAM_ID,
-      apiRoot: he.apiRoot,
-      sandboxSsh: { target: sshd.target, identityFile: `${inContainer}/sandbox/id_ed25519`, knownHostsFile: `${inContainer}/sandbox/known_hosts`, workspaceRoot: sshd.sandboxRoot },
-    }), { mode: 0o600 })
-    await run('chown', ['-R', '1000:1000', stateDir])
-    chmodSync(stateDir, 0o700)
-    const names = Object.keys(he.vars)
-    const service = (extra: string) => [
-      '    network_mode: host',
-      '    volumes: !override',
-      `      - ${stateDir}:${inContainer}:rw`,
-      '    environment:',
-      ...names.map(n => `      ${n}: \${${n}}`),
-      extra,
-    ].join('\n')
-    writeFileSync(join(dir, 'gates.override.yml'), [
-      '# written by clawbake verify for one gate run; removed with it',
-      'services:',
-      '  openclaw-gateway:',
-      service('    ports: !reset []\n    extra_hosts: !reset []\n    networks: !reset []'),
-      '  openclaw-cli:',
-      service(''),
-      '',
-    ].join('\n'))
+  rmSync(SANDBOX_HOME, { recursive: true, force: true })
+  rmSync(SANDBOX_ETC, { recursive: true, force: true })
+  await run('find', [join(t.root, 'state'), '-mindepth', '1', '-delete'])
+  done.push('state/', SANDBOX_ETC)
+  return done
+}
 
-    let gatewayUp = false
+export async function startComposeHost(he: HostEnvironment, opts: { target: ComposeTarget; timeScale?: number }): Promise<OpenclawHost> {
+  const t = opts.target
+  const scale = opts.timeScale ?? 1
+  const firstBoot = join(t.root, 'first-boot.sh')
+  if (!existsSync(firstBoot)) throw envError(`${firstBoot} is missing: the shipped files are not laid down`, { file: firstBoot, rule: 'gates.first-boot-missing' })
+  const outputs: { name: string; text: string }[] = []
+  const work = mkdtempSync('/run/clawbake-gates-')
+  chmodSync(work, 0o700)
+  const cleanup = () => rmSync(work, { recursive: true, force: true })
+  try {
+    // first boot, exactly as cloud-init runs it on a client's VM, with the gate run's values
+    const clientEnv = join(work, 'client.env')
+    writeFileSync(clientEnv, [
+      `OWNER_TELEGRAM_ID=${he.vars.OWNER_TELEGRAM_ID}`,
+      `AVOTS_API_KEY=${he.vars.AVOTS_API_KEY}`,
+      `AVOTS_BASE_URL=${he.vars.AVOTS_BASE_URL}`,
+      `TELEGRAM_BOT_TOKEN=${he.vars.TELEGRAM_BOT_TOKEN}`,
+      `TELEGRAM_API_ROOT=${he.apiRoot}`,
+      `OPENCLAW_GATEWAY_TOKEN=${he.vars.OPENCLAW_GATEWAY_TOKEN}`,
+      '',
+    ].join('\n'), { mode: 0o600 })
+    const fb = await run('bash', [firstBoot, clientEnv], { env: { ...process.env, OPENCLAW_ROOT: t.root }, timeoutMs: 600_000 * scale })
+    outputs.push({ name: 'first-boot.sh', text: fb.stdout + fb.stderr })
+    if (fb.code !== 0) {
+      throw envError(`first-boot.sh failed (${fb.timedOut ? 'timed out' : `exit ${fb.code}`}): ${tail(fb.stderr + '\n' + fb.stdout, 8)}; ${await gatewayEvidence(t)}`, { file: firstBoot, rule: 'gates.first-boot' })
+    }
+    const uid = Number((await runOk('id', ['-u', SANDBOX_USER], { rule: 'gates.sandbox-user' })).stdout.trim())
+
+    const cli = async (args: string[], timeoutMs = 180_000): Promise<CliRun> => {
+      const r = await run('docker', composeArgs(t, ['--profile', 'cli', 'run', '--rm', '--no-deps', '-T', 'openclaw-cli', ...args]), { timeoutMs: timeoutMs * scale })
+      outputs.push({ name: `openclaw ${args.join(' ')}`, text: r.stdout + r.stderr })
+      return { code: r.timedOut ? 124 : (r.code ?? 137), stdout: r.stdout, stderr: r.stderr, ms: r.ms }
+    }
+
+    let stopped = false
+    const gateway: Gateway & { evidence(): Promise<string>; restarts(): Promise<number> } = {
+      output: () => '',
+      // under `restart: unless-stopped` a crashing gateway is restarted, not exited: readiness times out and evidence() tells why
+      exited: () => stopped,
+      evidence: () => gatewayEvidence(t),
+      restarts: () => restartCount(t),
+      async stop() {
+        if (stopped) return
+        const id = await containerOf(t, 'openclaw-gateway')
+        if (id) {
+          const logs = await run('docker', ['logs', id])
+          outputs.push({ name: 'docker logs openclaw-gateway', text: logs.stdout + logs.stderr })
+        }
+        await run('systemctl', ['stop', 'openclaw.service'], { timeoutMs: 180_000 })
+        stopped = true
+      },
+    }
+
     const host: OpenclawHost = {
       mode: 'vm',
       version: he.version,
-      stateDir,
-      sandboxUser: { name: sshd.user.name, uid: sshd.user.uid },
+      stateDir: join(t.root, 'state'),
+      sandboxUser: { name: SANDBOX_USER, uid },
       gatewayUrl: `http://127.0.0.1:${GATEWAY_PORT}`,
-      async cli(args, timeoutMs = 180_000): Promise<CliRun> {
-        const t0 = performance.now()
-        const child = spawn('docker', compose(['--profile', 'cli', 'run', '--rm', '-T', 'openclaw-cli', ...args]), { env, stdio: ['ignore', 'pipe', 'pipe'] })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', d => { stdout += String(d) })
-        child.stderr.on('data', d => { stderr += String(d) })
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-        const code = await new Promise<number>(resolve => child.once('close', c => resolve(c ?? 1)))
-        clearTimeout(timer)
-        outputs.push({ name: `openclaw ${args.join(' ')}`, text: stdout + stderr })
-        return { code, stdout, stderr, ms: Math.round(performance.now() - t0) }
+      cli,
+      async startGateway() {
+        // first boot started openclaw.service; the gateway is the shipped service's container
+        return gateway
       },
-      async startGateway(): Promise<Gateway> {
-        await run('docker', compose(['up', '-d', '--no-deps', 'openclaw-gateway']), { env })
-        gatewayUp = true
-        const logs = async () => (await run('docker', compose(['logs', '--no-color', 'openclaw-gateway']), { env, maxBuffer: 64 << 20 }).catch(() => ({ stdout: '' }))).stdout
-        let last = ''
-        return {
-          output: () => last,
-          exited: () => !gatewayUp,
-          async stop() {
-            if (!gatewayUp) return
-            last = await logs()
-            outputs.push({ name: 'docker compose logs openclaw-gateway', text: last })
-            await run('docker', compose(['down', '-v', '--timeout', '3']), { env }).catch(() => {})
-            gatewayUp = false
-          },
-        }
-      },
-      proofPath: name => join(sshd.sandboxRoot, name),
+      proofPath: name => join(SANDBOX_HOME, name),
       async readSandboxFile(path): Promise<SandboxFile | null> {
         if (!existsSync(path) || !statSync(path).isFile()) return null
         return { uid: statSync(path).uid, content: readFileSync(path, 'utf8') }
       },
-      async listeners() {
-        const { stdout } = await run('docker', compose(['ps', '-q', 'openclaw-gateway']), { env })
-        const ids = stdout.trim().split('\n').filter(Boolean)
-        const pids: number[] = []
-        for (const id of ids) {
-          const pid = Number((await run('docker', ['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim())
-          if (pid > 0) pids.push(...processTree(pid))
-        }
-        return listenersOf(pids)
+      async listeners(): Promise<Listener[]> {
+        const id = await containerOf(t, 'openclaw-gateway')
+        if (!id) return []
+        const pid = Number((await run('docker', ['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim())
+        return pid > 0 ? listenersOf(processTree(pid)) : []
       },
       async leftovers() {
-        return { paths: [...CAPTURED_ROOTS.filter(p => existsSync(p)), stateDir, sshd.sandboxRoot], outputs: outputs.slice() }
+        // the image as it will be captured: first boot's state taken back
+        await gateway.stop()
+        const reset = await resetToImage(t)
+        outputs.push({ name: 'reset', text: reset.join(', ') })
+        return { paths: CAPTURED_ROOTS.filter(p => existsSync(p)), outputs: outputs.slice() }
       },
       async close() {
-        if (gatewayUp) await run('docker', compose(['down', '-v', '--timeout', '3']), { env }).catch(() => {})
-        await sshd.stop()
-        rmSync(dir, { recursive: true, force: true })
+        await gateway.stop().catch(() => {})
+        await resetToImage(t).catch(() => [])
+        cleanup()
       },
     }
     return host
   } catch (e) {
-    await sshd.stop()
-    rmSync(dir, { recursive: true, force: true })
+    await resetToImage(t).catch(() => [])
+    cleanup()
     throw e
   }
 }

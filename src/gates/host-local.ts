@@ -53,6 +53,7 @@ export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost>
       ownerId: he.vars.OWNER_TELEGRAM_ID,
       apiRoot: he.apiRoot,
       gatewayPort: port,
+      bind: 'loopback',
       sandboxSsh: { target: sshd.target, identityFile: join(keys, 'id_ed25519'), knownHostsFile: join(keys, 'known_hosts'), workspaceRoot: sshd.sandboxRoot },
     })
     writeFileSync(join(stateDir, 'openclaw.json'), config, { mode: 0o600 })

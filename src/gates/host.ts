@@ -15,6 +15,10 @@ export interface Gateway {
   /** true once the process exited (crashed or stopped) */
   exited(): boolean
   stop(): Promise<void>
+  /** why a start failed: container status, exit code, restart count, logs (vm mode) */
+  evidence?(): Promise<string>
+  /** how often Docker's restart policy restarted it (vm mode) */
+  restarts?(): Promise<number>
 }
 
 export interface Listener {

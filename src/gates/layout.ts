@@ -18,6 +18,8 @@ export interface LayoutOverlay {
   /** channels.telegram.apiRoot: the Bot API stand-in */
   apiRoot: string
   gatewayPort?: number
+  /** gateway.bind: `--local` runs OpenClaw on this machine itself, where the shipped "lan" (meant for its container's own network namespace) would be every interface */
+  bind?: 'loopback'
   sandboxSsh?: SandboxSsh
 }
 
@@ -43,6 +45,7 @@ export function layOutConfig(shipped: string, overlay: LayoutOverlay, file = 'pa
   }
   at(['channels', 'telegram']).apiRoot = overlay.apiRoot
   if (overlay.gatewayPort !== undefined) at(['gateway']).port = overlay.gatewayPort
+  if (overlay.bind !== undefined) at(['gateway']).bind = overlay.bind
   if (overlay.sandboxSsh) {
     const ssh = at(['agents', 'defaults', 'sandbox', 'ssh'])
     Object.assign(ssh, overlay.sandboxSsh)

@@ -19,7 +19,8 @@ import { waitReady } from './conversation.ts'
 import { GATE_IDS, isGateId, timed, type GateId, type GateReport, type GateResult } from './gate.ts'
 import type { Gateway, OpenclawHost } from './host.ts'
 import { startLocalHost, type HostEnvironment } from './host-local.ts'
-import { startComposeHost } from './host-compose.ts'
+import { composeNetworkAddress, composeTarget, startComposeHost } from './host-compose.ts'
+import { adminTunnel } from './admin-tunnel.ts'
 import { layOutConfig, unexpandedKeys } from './layout.ts'
 import { loopbackOnly } from './loopback-only.ts'
 import { noSecretLeft } from './no-secret-left.ts'
@@ -31,7 +32,7 @@ export type { GateReport, GateResult } from './gate.ts'
 
 export const DEFAULT_AVOTS_BASE_URL = 'https://api.avots.ai/openai/v1'
 
-const NEEDS_GATEWAY: GateId[] = ['owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only']
+const NEEDS_GATEWAY: GateId[] = ['owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only', 'admin-tunnel']
 
 export interface RunIdentity {
   nonce: string
@@ -41,8 +42,22 @@ export interface RunIdentity {
   botToken: string
 }
 
-/** Per-run values: a nonce the model cannot have seen, ids and test secrets made up now. */
-export function newRunIdentity(): RunIdentity {
+const GATEWAY_TOKEN_RE = /^[A-Za-z0-9._~-]{32,}$/
+const BOT_TOKEN_RE = /^[0-9]{5,}:[A-Za-z0-9_-]{30,}$/
+
+/**
+ * Per-run values: a nonce the model cannot have seen, ids and test secrets
+ * made up now. The bake makes the gateway and bot tokens itself and hands
+ * them in (CLAWBAKE_GATE_GATEWAY_TOKEN, CLAWBAKE_GATE_BOT_TOKEN), so that it
+ * can mask them and search the captured disk for them.
+ */
+export function newRunIdentity(env: Record<string, string | undefined> = {}): RunIdentity {
+  const given = (name: string, re: RegExp): string | undefined => {
+    const v = env[name]
+    if (v === undefined || v === '') return undefined
+    if (!re.test(v)) throw usageError(`${name} is malformed (expected ${re.source})`, 'gates.identity')
+    return v
+  }
   const ownerId = randomInt(100_000_000, 2_000_000_000)
   let strangerId = randomInt(100_000_000, 2_000_000_000)
   if (strangerId === ownerId) strangerId++
@@ -50,8 +65,8 @@ export function newRunIdentity(): RunIdentity {
     nonce: randomBytes(8).toString('hex'),
     ownerId,
     strangerId,
-    gatewayToken: randomBytes(32).toString('hex'),
-    botToken: `${randomInt(1_000_000_000, 9_000_000_000)}:${randomBytes(26).toString('base64url')}`,
+    gatewayToken: given('CLAWBAKE_GATE_GATEWAY_TOKEN', GATEWAY_TOKEN_RE) ?? randomBytes(32).toString('hex'),
+    botToken: given('CLAWBAKE_GATE_BOT_TOKEN', BOT_TOKEN_RE) ?? `${randomInt(1_000_000_000, 9_000_000_000)}:${randomBytes(26).toString('base64url')}`,
   }
 }
 
@@ -95,8 +110,10 @@ export async function runGates(opts: {
     ready: positiveMs(opts.env, 'CLAWBAKE_GATE_READY_MS', 240_000),
     turn: positiveMs(opts.env, 'CLAWBAKE_GATE_TURN_MS', 150_000),
   }
+  // How much slower than the host this machine runs OpenClaw (a TCG guest: 15-20x for CLI work); the bake sets it.
+  const timeScale = positiveMs(opts.env, 'CLAWBAKE_GATE_TIME_SCALE', 1)
 
-  const id = newRunIdentity()
+  const id = newRunIdentity(opts.env)
   const results = new Map<GateId, GateResult>()
   const record = (r: GateResult) => {
     results.set(r.id as GateId, r)
@@ -108,9 +125,14 @@ export async function runGates(opts: {
   let tg: TelegramStandin | undefined
   let host: OpenclawHost | undefined
   let gateway: Gateway | undefined
+  let composeGateway: string | undefined
   try {
-    proxy = await startAvotsProxy(avotsBaseUrl)
-    tg = await startTelegramStandin({ token: id.botToken })
+    // In the VM the containers reach this machine only at the compose network's gateway address.
+    const target = composeTarget(opts.env)
+    if (opts.mode === 'vm') composeGateway = await composeNetworkAddress(target)
+    const bindHost = composeGateway ?? '127.0.0.1'
+    proxy = await startAvotsProxy(avotsBaseUrl, bindHost)
+    tg = await startTelegramStandin({ token: id.botToken, host: bindHost })
     const he: HostEnvironment = {
       vars: {
         OPENCLAW_GATEWAY_TOKEN: id.gatewayToken,
@@ -125,14 +147,17 @@ export async function runGates(opts: {
       env: opts.env,
     }
     log(`verify (${opts.mode}): openclaw ${pin.tag}, run nonce ${id.nonce}`)
-    host = opts.mode === 'local' ? await startLocalHost(he) : await startComposeHost(he, { root: opts.root })
+    host = opts.mode === 'local' ? await startLocalHost(he) : await startComposeHost(he, { target, timeScale })
     log(`state dir ${host.stateDir}`)
 
     let ready: Promise<string | null> = Promise.resolve('not started')
     if (NEEDS_GATEWAY.some(want)) {
       gateway = await host.startGateway()
       const gw = gateway
-      ready = waitReady(host, gw, tg, timeouts.ready).then(() => null, (e: Error) => e.message)
+      ready = waitReady(host, gw, tg, timeouts.ready).then(
+        () => null,
+        async (e: Error) => `${e.message}${gw.evidence ? `; ${await gw.evidence().catch(x => `no evidence: ${(x as Error).message}`)}` : ''}`,
+      )
     }
 
     // Two lanes at once: the CLI gates (one at a time) while the gateway boots
@@ -154,7 +179,8 @@ export async function runGates(opts: {
       if (!gw) return
       const t0 = performance.now()
       const notReady = await ready
-      log(notReady ? `gateway not ready: ${notReady}` : `gateway ready after ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+      const restarts = gw.restarts ? await gw.restarts() : 0
+      log(notReady ? `gateway not ready: ${notReady}` : `gateway ready after ${((performance.now() - t0) / 1000).toFixed(1)} s${restarts ? ` (after ${restarts} restart(s) by Docker's restart policy)` : ''}`)
       const blocked = (g: GateId) => ({ id: g, ok: false, detail: `gateway not ready: ${notReady}`, ms: 0 })
       let ownerLatency: number | null = null
       if (want('owner-exec')) {
@@ -175,6 +201,10 @@ export async function runGates(opts: {
         if (notReady) record(blocked('loopback-only'))
         else record(await timed('loopback-only', () => loopbackOnly(h)))
       }
+      if (want('admin-tunnel')) {
+        if (notReady) record(blocked('admin-tunnel'))
+        else record(await timed('admin-tunnel', () => adminTunnel(h, { gatewayToken: id.gatewayToken, ...(composeGateway ? { composeGateway } : {}) })))
+      }
       if (want('untrusted-tools')) {
         if (notReady) record(blocked('untrusted-tools'))
         else record(await timed('untrusted-tools', () => untrustedTools({ host: h, proxy: p, nonce: `${id.nonce}u`, timeoutMs: timeouts.turn })))
@@ -187,6 +217,7 @@ export async function runGates(opts: {
       record(await timed('no-secret-left', () => noSecretLeft(h, [
         { name: 'the avots API key', value: avotsKey },
         { name: 'the gateway token', value: id.gatewayToken },
+        { name: 'the bot token', value: id.botToken },
       ])))
     }
   } finally {
@@ -199,5 +230,5 @@ export async function runGates(opts: {
   }
 
   const gates = GATE_IDS.filter(want).map(g => results.get(g) ?? { id: g, ok: false, detail: 'did not run', ms: 0 })
-  return { ok: gates.every(g => g.ok), openclawVersion: host?.version ?? pin.tag, gates }
+  return { ok: gates.every(g => g.ok), openclawVersion: host?.version ?? pin.tag, mode: opts.mode, gates }
 }

@@ -46,7 +46,7 @@ export function dotenvKeys(text: string): Map<string, string> {
 /** A harmless stand-in value of the right shape for a variable (for validation runs, never a real secret). */
 export function dummyValue(name: string): string {
   if (/_ID$/.test(name)) return '100000001'
-  if (/URL$/.test(name)) return 'http://127.0.0.1:9/v1'
+  if (/(URL|ROOT)$/.test(name)) return 'http://127.0.0.1:9/v1'
   if (name === 'TELEGRAM_BOT_TOKEN') return `100000001:${'x'.repeat(35)}`
   return `clawbake-dummy-${name.toLowerCase().replace(/_/g, '-')}`
 }

@@ -302,7 +302,7 @@ export async function startTelegramStandin(opts: TelegramStandinOptions): Promis
   const { port } = server.address() as AddressInfo
 
   return {
-    apiRoot: `http://127.0.0.1:${port}`,
+    apiRoot: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     token: opts.token,
     bot,
     sendDm(from, text) {

@@ -15,13 +15,9 @@ const run = promisify(execFile)
 t.test('bundle of the gate suite for the VM', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'clawbake-bundle-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const out = join(dir, 'gates.mjs')
-  if (!existsSync(join(REPO, 'src', 'gates', 'suite.ts'))) {
-    // until issue 5's suite lands, the bake says exactly what is missing
-    await t.rejects(bundleGates(out), { name: 'ClawbakeError', rule: 'bake.gate-bundle', exitCode: 2, message: /suite\.ts/ })
-    return
-  }
-  const b = await bundleGates(out)
+  const b = await bundleGates(dir)
+  const out = join(dir, 'lib', 'gates.mjs')
+  t.equal(b.file, out)
   t.ok(b.bytes > 1000)
   const text = readFileSync(out, 'utf8')
   const imports = [...text.matchAll(/^import .* from ["']([^"']+)["']/gm)].map(m => m[1])
@@ -29,4 +25,21 @@ t.test('bundle of the gate suite for the VM', async t => {
   await run(process.execPath, ['--check', out])
   const usage = await run(process.execPath, [out]).then(() => 0, e => e.code)
   t.equal(usage, 2, 'runs, and asks for --out/--status')
+})
+
+t.test('the bundle, run from its own directory, finds its schemas and reads the pin record', async t => {
+  // a bundle that looked for schemas/ beside itself stopped at once with ENOENT on pins-lock.schema.json in the VM
+  const dir = mkdtempSync(join(tmpdir(), 'clawbake-bundle-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  await bundleGates(join(dir, 'gates'))
+  const report = join(dir, 'report.json')
+  const status = join(dir, 'status')
+  // no Docker on this machine: the suite gets past the pin record and the shipped config, then stops at docker compose
+  const code = await run(process.execPath, [join(dir, 'gates', 'lib', 'gates.mjs'), '--out', report, '--status', status], {
+    env: { PATH: process.env.PATH, CLAWBAKE_ROOT: REPO, AVOTS_API_KEY: 'sk-bundle-test-000000', CLAWBAKE_COMPOSE_FILE: join(dir, 'none.yml') },
+  }).then(() => 0, e => e.code)
+  t.equal(code, 1)
+  const said = readFileSync(status, 'utf8')
+  t.notMatch(said, /ENOENT|schema/i, `no schema error: ${said}`)
+  t.match(said, /^failed: gate-runner \(.*(docker compose|docker-compose\.yml|none\.yml)/, said)
 })

@@ -1,0 +1,90 @@
+// admin-tunnel: the operator's way in works, and is the only one. From where
+// the gates run (the VM host), 127.0.0.1:18789 answers /healthz, a gateway
+// call without the token is refused while the same call with it is not, and
+// in the VM no socket beyond loopback is open but the admin's sshd, the
+// sandbox's socket on the compose network, DHCP and this gate run's own
+// stand-ins; every port Docker publishes is on 127.0.0.1.
+import { run } from '../proc/run.ts'
+import type { OpenclawHost } from './host.ts'
+import { fail, pass, type Verdict } from './gate.ts'
+import { isLoopback } from './listeners.ts'
+
+export interface HostSocket {
+  proto: string
+  address: string
+  port: number
+  process: string
+  pid: number | null
+}
+
+/** `ss -Hltun -p`: every listening TCP socket and bound UDP socket of this machine (this network namespace). */
+export async function hostSockets(): Promise<HostSocket[]> {
+  const r = await run('ss', ['-H', '-l', '-t', '-u', '-n', '-p'])
+  if (r.code !== 0) throw new Error(`ss failed: ${r.stderr.trim()}`)
+  const out: HostSocket[] = []
+  for (const line of r.stdout.split('\n')) {
+    const f = line.trim().split(/\s+/)
+    if (f.length < 5) continue
+    const local = f[4] as string
+    const i = local.lastIndexOf(':')
+    const address = local.slice(0, i).replace(/^\[|\]$/g, '').replace(/%.*$/, '')
+    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(line)
+    out.push({ proto: f[0] as string, address, port: Number(local.slice(i + 1)), process: m?.[1] ?? '?', pid: m ? Number(m[2]) : null })
+  }
+  return out
+}
+
+/** Why a socket beyond loopback is allowed on the VM, or null. */
+export function allowedExposure(s: HostSocket, ctx: { composeGateway: string; ownPid: number }): string | null {
+  if (s.pid === ctx.ownPid) return 'this gate run'
+  if (s.proto === 'tcp' && s.port === 22 && s.process === 'sshd') return 'admin sshd'
+  if (s.proto === 'tcp' && s.port === 2222 && s.address === ctx.composeGateway && s.process === 'systemd') return 'sandbox socket (compose network only)'
+  if (s.proto === 'udp' && s.port === 68 && s.process === 'systemd-network') return 'DHCP client'
+  return null
+}
+
+export async function adminTunnel(host: OpenclawHost, opts: { gatewayToken: string; composeGateway?: string }): Promise<Verdict> {
+  const url = new URL(host.gatewayUrl)
+  if (!isLoopback(url.hostname)) return fail(`the gateway is reached at ${host.gatewayUrl}, not on loopback`)
+  const facts: string[] = []
+  try {
+    const h = await fetch(`${host.gatewayUrl}/healthz`, { signal: AbortSignal.timeout(15_000) })
+    const body = await h.text()
+    if (!h.ok || !/"ok"\s*:\s*true/.test(body)) return fail(`GET ${host.gatewayUrl}/healthz answered ${h.status} ${body.slice(0, 120)}`)
+    facts.push(`${url.host}/healthz ok`)
+  } catch (e) {
+    return fail(`GET ${host.gatewayUrl}/healthz failed: ${(e as Error).message}`)
+  }
+  const invoke = async (token: string | null) => {
+    const res = await fetch(`${host.gatewayUrl}/tools/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ tool: 'clawbake_admin_tunnel_probe', args: {} }),
+      signal: AbortSignal.timeout(30_000),
+    })
+    await res.arrayBuffer()
+    return res.status
+  }
+  const without = await invoke(null)
+  if (without !== 401 && without !== 403) return fail(`POST /tools/invoke without the gateway token answered ${without}, not 401/403`)
+  const withToken = await invoke(opts.gatewayToken)
+  if (withToken === 401 || withToken === 403) return fail(`POST /tools/invoke WITH the gateway token was refused too (${withToken}): the refusal proves nothing`)
+  facts.push(`/tools/invoke without token ${without}, with token ${withToken}`)
+
+  if (host.mode === 'vm') {
+    const ctx = { composeGateway: opts.composeGateway ?? '', ownPid: process.pid }
+    const sockets = await hostSockets()
+    const fmt = (s: HostSocket) => `${s.proto} ${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} (${s.process})`
+    const exposed = sockets.filter(s => !isLoopback(s.address) && !allowedExposure(s, ctx))
+    if (exposed.length) return fail(`listening beyond loopback on the VM: ${exposed.map(fmt).join(', ')}; ${facts.join('; ')}`)
+    const gw = sockets.filter(s => s.port === Number(url.port))
+    if (!gw.some(s => s.proto === 'tcp' && isLoopback(s.address))) return fail(`nothing listens on ${url.host} on the VM: ${sockets.map(fmt).join(', ')}`)
+    const ps = await run('docker', ['ps', '--format', '{{.Names}} {{.Ports}}'])
+    const published = ps.stdout.split('\n').filter(Boolean)
+    const wide = published.filter(l => /(^|[ ,])(0\.0\.0\.0|\[?::\]?):\d+->/.test(l) || /(?<![\d.])(?!127\.)\d+\.\d+\.\d+\.\d+:\d+->/.test(l.replace(/127\.0\.0\.1:\d+->/g, '')))
+    if (wide.length) return fail(`Docker publishes beyond loopback: ${wide.join('; ')}`)
+    const beyond = sockets.filter(s => !isLoopback(s.address)).map(s => `${fmt(s)}: ${allowedExposure(s, ctx)}`)
+    facts.push(`VM sockets beyond loopback: ${beyond.join(', ') || 'none'}; Docker publishes only on 127.0.0.1 (${published.join('; ') || 'nothing'})`)
+  }
+  return pass(facts.join('; '))
+}

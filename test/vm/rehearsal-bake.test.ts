@@ -1,0 +1,106 @@
+// THE REAL BAKE, offline: `clawbake bake --tag 2026.9.6 --rehearsal` as a
+// user types it. Real Packer (Debian 1.6.6) drives real qemu (TCG here: this
+// machine's KVM cannot run stock guests) booting a Debian 13 cloud base built
+// from Debian's packages; the VM pulls an OpenClaw image built from npm by
+// the production reference ghcr.io/openclaw/openclaw:<tag>@sha256:<digest>
+// (a real docker-registry on loopback, served as ghcr.io over TLS through
+// qemu's guestfwd); the gate suite runs INSIDE the VM against the shipped
+// compose stack, first-boot path and socket-activated sandbox; the captured
+// qcow2 is converted and searched; then it publishes into a scratch catalog.
+// One bake, shared by every assertion that can use it; a second, cheaper
+// failing bake (avots answering text only) proves the in-VM verdict stops it.
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { clawbake } from '../support/cli.ts'
+import { bakeTree } from '../bake/helpers.ts'
+import { runOk } from '../../src/proc/run.ts'
+import { searchFile } from '../../src/bake/inspect.ts'
+import { GATE_IDS } from '../../src/gates/gate.ts'
+
+t.setTimeout(3_600_000)
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const c of createReadStream(file)) h.update(c as Buffer)
+  return h.digest('hex')
+}
+
+const avotsKey = `sk-avots-vmtest-${randomBytes(18).toString('hex')}`
+const root = bakeTree(t)
+const env = { CLAWBAKE_ROOT: root, AVOTS_API_KEY: avotsKey, GITHUB_API_URL: 'http://127.0.0.1:9' }
+const t0 = Date.now()
+const bake = await clawbake(['bake', '--tag', '2026.9.6', '--rehearsal', '--json'], { cwd: root, env })
+const bakeSeconds = Math.round((Date.now() - t0) / 1000)
+const out = bake.code === 0 || bake.code === 1 ? bake.json() : null
+t.comment(`rehearsal bake: exit ${bake.code} in ${bakeSeconds} s`)
+
+t.test('the rehearsal bake publishes, from a VM, into its scratch catalog', async t => {
+  t.equal(bake.code, 0, `bake exit 0\n${bake.stderr.slice(-6000)}`)
+  t.equal(out.published, true)
+  t.equal(out.builder, 'qemu')
+  const tree = out.rehearsal.root as string
+  t.ok(tree.startsWith(join(root, '.clawbake', 'rehearsal')), 'the scratch tree is under the run state, not the checkout')
+  const pin = JSON.parse(readFileSync(join(tree, 'pins.lock.json'), 'utf8'))
+  t.equal(out.digest, pin.digest, 'baked what it pinned')
+  const catalog = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8'))
+  const entry = catalog.entries.at(-1)
+  t.equal(entry.digest, pin.digest, 'catalog digest == pin')
+  const qcow2 = join(tree, entry.artifact.id)
+  t.ok(existsSync(qcow2), `the qcow2 is there: ${qcow2}`)
+  t.equal(entry.artifact.sha256, await sha256(qcow2), 'catalog sha256 == the qcow2 file')
+  t.same(readFileSync(join(root, 'pins.lock.json'), 'utf8'), readFileSync(join(process.cwd(), 'pins.lock.json'), 'utf8'), 'the tree the command ran in is not re-pinned')
+})
+
+t.test('the gate report was made inside the VM and every gate passed, admin-tunnel included', async t => {
+  const gates = out.gates
+  t.equal(gates.mode, 'vm')
+  t.same(gates.gates.map((g: { id: string }) => g.id), [...GATE_IDS])
+  for (const g of gates.gates) t.ok(g.ok, `${g.id}: ${g.detail}`)
+  const byId = Object.fromEntries(gates.gates.map((g: { id: string; detail: string }) => [g.id, g.detail]))
+  t.match(byId['owner-exec'], /written to \/srv\/openclaw-sandbox\/owner-exec-[0-9a-f]+\.txt by sandbox/, 'the nonce file was made by the shipped sandbox user')
+  t.match(byId['owner-exec'], /state dir \/opt\/openclaw\/state/, 'against the shipped layout')
+  t.match(byId['admin-tunnel'], /127\.0\.0\.1:18789\/healthz ok/)
+  t.match(byId['admin-tunnel'], /without token 40[13]/)
+  t.match(byId['admin-tunnel'], /Docker publishes only on 127\.0\.0\.1/)
+})
+
+t.test('the captured disk: no secret in its raw bytes, no build leftover', async t => {
+  const inspect = out.stages.find((s: { stage: string }) => s.stage === 'inspect')
+  t.ok(inspect, 'the bake inspected the disk before publishing')
+  t.match(inspect?.detail, /^clean: /)
+  const tree = out.rehearsal.root as string
+  const entry = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')).entries.at(-1)
+  // an independent search, with the key this test chose
+  const dir = mkdtempSync(join(tmpdir(), 'clawbake-vmdisk-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const raw = join(dir, 'disk.raw')
+  await runOk('qemu-img', ['convert', '-O', 'raw', join(tree, entry.artifact.id), raw], { timeoutMs: 900_000 })
+  const r = searchFile(raw, [{ name: 'avots key', value: avotsKey }])
+  t.same(r.hits, [], `the avots key is nowhere in ${r.bytes} bytes`)
+  t.ok(r.bytes > 4 * 2 ** 30, 'the whole disk')
+  const inspection = JSON.parse(readFileSync(join(out.runDir ?? join(tree, '.clawbake', 'bake', out.bakeId), 'inspection.json'), 'utf8'))
+  t.equal(inspection.ok, true)
+  t.same(inspection.findings, [])
+  for (const p of ['/home/clawbake', '/etc/docker/certs.d/ghcr.io', '/srv/openclaw-sandbox', '/etc/ssh/ssh_host_ed25519_key', '/etc/machine-id', '/etc/hosts', '/etc/passwd']) t.ok(inspection.checked.includes(p), `checked ${p}`)
+  t.notOk(bake.stderr.includes(avotsKey) || bake.stdout.includes(avotsKey), 'the key is in no output')
+})
+
+t.test('a real in-VM failure (avots answering text only) fails the Packer build and publishes nothing', async t => {
+  const root2 = bakeTree(t)
+  // cheaper than the first: the base and the OpenClaw image come from the cache the first bake filled
+  const fail = await clawbake(['bake', '--tag', '2026.9.6', '--rehearsal', '--rehearsal-avots', 'text', '--json'], { cwd: root2, env: { ...env, CLAWBAKE_ROOT: root2 } })
+  t.equal(fail.code, 1, fail.stderr.slice(-4000))
+  const o = fail.json()
+  t.equal(o.published, false)
+  t.equal(o.error.rule, 'publish.gate-failed')
+  t.match(o.error.message, /owner-exec/)
+  t.equal(o.gates?.mode, 'vm', 'the failing report came from inside the VM')
+  const owner = o.gates.gates.find((g: { id: string }) => g.id === 'owner-exec')
+  t.equal(owner.ok, false)
+  t.match(owner.detail, /no exec tool call/)
+  t.notOk(existsSync(join(o.rehearsal.root, 'catalog', 'stable.json')), 'nothing published')
+  t.match(fail.stderr, /gate verdict: failed/, 'the verdict failed the Packer build')
+})
