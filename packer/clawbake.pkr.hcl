@@ -130,6 +130,7 @@ build {
     ]
     scripts = [
       "${path.root}/scripts/docker.sh",
+      "${path.root}/scripts/harden.sh",
       "${path.root}/scripts/rehearsal-registry.sh",
       "${path.root}/scripts/files.sh",
       "${path.root}/scripts/image.sh",

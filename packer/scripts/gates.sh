@@ -43,9 +43,10 @@ if [ "$rc" -eq 0 ]; then
   install -d -m 0755 "$tree/packer"
   ln -sfn /opt/openclaw "$tree/packer/files"
   install -m 0644 "$stage/pins.lock.json" "$tree/pins.lock.json"
+  # the suite's progress goes to stdout: Packer shows stderr as errors
   echo "clawbake: gate suite on node $("$node_bin" --version) from $image"
   CLAWBAKE_ROOT=$tree CLAWBAKE_COMPOSE_FILE=/opt/openclaw/docker-compose.yml \
-    "$node_bin" "$stage/gates/lib/gates.mjs" --out "$report" --status "$status" || rc=$?
+    "$node_bin" "$stage/gates/lib/gates.mjs" --out "$report" --status "$status" 2>&1 || rc=$?
 fi
 finish
 echo "clawbake: gate suite exited $rc: $(cat "$status" 2>/dev/null || echo 'no status')"

@@ -28,5 +28,5 @@ UNIT
 chmod 0644 "$unit"
 systemd-analyze verify "$unit"
 systemctl daemon-reload
-systemctl enable openclaw.service
+systemctl enable openclaw.service 2>&1
 echo "clawbake: openclaw.service installed and enabled"

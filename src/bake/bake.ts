@@ -58,6 +58,8 @@ export interface BakeRequest {
   extraSecrets?: { name: string; value: string }[]
   /** qemu: a kernel to probe the accelerator with (else the host's, else TCG without a probe) */
   probeKernel?: string
+  /** rehearsal only: run just these gates (a verdict rehearsal; publish still requires every gate, so it never publishes) */
+  onlyGates?: string[]
 }
 
 export interface BakeDeps {
@@ -321,7 +323,7 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       bake_id: bakeId,
       run_dir: runDir,
       manifest_path: manifestPath,
-      gate_ids: [...GATE_IDS],
+      gate_ids: req.onlyGates?.length ? req.onlyGates : [...GATE_IDS],
       avots_base_url: io.env.AVOTS_BASE_URL ?? 'https://api.avots.ai/openai/v1',
       clawbake_command: deps.clawbakeCommand ?? `${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'clawbake.js')}`,
       project_root: root,
@@ -413,7 +415,7 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       }
       if (!report) throw new ClawbakeError('the gate run left no report', { file: reportPath, rule: 'publish.gate-failed' }, 1)
       if (reportLeaked) throw new ClawbakeError('the gate report contains a secret value (shown masked here); nothing was published', { file: reportPath, rule: 'publish.secret-leak' }, 1)
-      assertGatesPassed(report, custom.gate_ids?.split(',') ?? GATE_IDS, reportPath)
+      assertGatesPassed(report, GATE_IDS, reportPath)
       outcome.artifact = await artifactOf(req.builder, b, root)
       return { value: report, detail: `${report.gates.length}/${report.gates.length} passed (OpenClaw ${report.openclawVersion}): ${custom.gate_summary ?? ''}` }
     }).catch(fail)

@@ -9,6 +9,7 @@ import { BakeFailed, runBake, type BakeDeps, type BakeOutcome } from './bake.ts'
 import { maskerFromEnv } from './mask.ts'
 import { BUILDERS, type Builder } from './packer.ts'
 import { realStages } from './stages.ts'
+import { GATE_IDS } from './contract.ts'
 import { startRehearsal, type Rehearsal } from './rehearsal.ts'
 import { buildDebianBase } from '../vm/debian-base.ts'
 import { projectPaths } from '../paths.ts'
@@ -23,7 +24,7 @@ function cacheDir(env: Record<string, string | undefined>): string {
 
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
-  '[--base ubuntu-24.04|debian-13|debian-13-mmdebstrap] [--base-image PATH|URL --base-checksum sha256:..] [--rehearsal [--rehearsal-avots tool|text]] ' +
+  '[--base ubuntu-24.04|debian-13|debian-13-mmdebstrap] [--base-image PATH|URL --base-checksum sha256:..] [--rehearsal [--rehearsal-avots tool|text] [--rehearsal-gates id,...]] ' +
   '[--released-at ISO] [--var name=value ...] [--allow-prerelease] [--dry-run] [--force] [--json]'
 
 const options = {
@@ -44,6 +45,7 @@ const options = {
   'base-checksum': { type: 'string' },
   rehearsal: { type: 'boolean', default: false },
   'rehearsal-avots': { type: 'string' },
+  'rehearsal-gates': { type: 'string' },
 } as const
 
 /** The base images a qemu bake starts from: official cloud images, checked against their published sums. */
@@ -85,6 +87,10 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
   if (values['base-image'] !== undefined && values.base !== undefined) throw usageError('clawbake bake: give --base or --base-image, not both', 'bake.base')
   if (values['rehearsal-avots'] !== undefined && !values.rehearsal) throw usageError('clawbake bake: --rehearsal-avots needs --rehearsal', 'bake.rehearsal')
   if (values['rehearsal-avots'] !== undefined && !['tool', 'text'].includes(values['rehearsal-avots'])) throw usageError('clawbake bake: --rehearsal-avots must be tool or text', 'bake.rehearsal')
+  const onlyGates = values['rehearsal-gates']?.split(',').map(s => s.trim()).filter(Boolean)
+  if (onlyGates && !values.rehearsal) throw usageError('clawbake bake: --rehearsal-gates needs --rehearsal (a bake that skips gates never publishes)', 'bake.rehearsal')
+  const unknownGates = (onlyGates ?? []).filter(g => !(GATE_IDS as readonly string[]).includes(g))
+  if (unknownGates.length) throw usageError(`clawbake bake: unknown gate id(s) in --rehearsal-gates: ${unknownGates.join(', ')} (known: ${GATE_IDS.join(', ')})`, 'bake.rehearsal')
   if (values.rehearsal && builder !== 'qemu') throw usageError('clawbake bake: --rehearsal is a qemu bake (--builder qemu)', 'bake.rehearsal')
   const base = values.base ? BASES[values.base] : undefined
   if (base) Object.assign(packerVars, { ubuntu_image_url: base.url, ubuntu_image_checksum: base.checksum })
@@ -133,6 +139,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
           guestfwd: rehearsal.guestfwd,
           extraSecrets: rehearsal.secrets,
           probeKernel: rehearsal.kernel,
+          ...(onlyGates?.length ? { onlyGates } : {}),
           releasedAt: values['released-at'] ?? new Date().toISOString(),
         } : {}),
       },

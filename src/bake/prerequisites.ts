@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { envError } from '../errors.ts'
-import { which, type Builder } from './packer.ts'
+import { packerInfo, which, type Builder } from './packer.ts'
 
 export interface Missing {
   /** short id: packer, AVOTS_API_KEY, qemu-system-x86_64, network, ... */
@@ -61,6 +61,15 @@ export async function missingPrerequisites(input: PrerequisiteInput): Promise<Mi
     if (!which('ssh-keygen', env)) missing.push({ id: 'ssh-keygen', what: 'ssh-keygen', how: `${SETUP}, or \`sudo apt-get install openssh-client\`` })
   }
   if (builder === 'amazon-ebs') {
+    const bin = which(env.CLAWBAKE_PACKER ?? 'packer', env)
+    const version = bin ? await packerInfo(bin, env).catch(() => null) : null
+    if (version && !version.modern) {
+      missing.push({
+        id: 'packer-version',
+        what: `packer ${version.version} cannot log in to Ubuntu 24.04 on EC2`,
+        how: 'install HashiCorp Packer >= 1.8 and run `bash packer/plugins-install.sh` (the amazon plugin in packer/plugins.txt). Packer 1.6 signs in to the build instance with a temporary RSA key over SHA-1 (ssh-rsa), which OpenSSH 9 on Ubuntu 24.04 refuses, so the bake would wait for SSH until it times out; the staged template for Packer >= 1.7 asks EC2 for an ed25519 temporary key (temporary_key_pair_type)',
+      })
+    }
     const creds = (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE ||
       existsSync(join(env.HOME ?? homedir(), '.aws', 'credentials'))
     if (!creds) missing.push({ id: 'aws-credentials', what: 'AWS credentials', how: 'export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for an account that may run EC2 instances and register AMIs' })

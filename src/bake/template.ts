@@ -17,6 +17,18 @@ export function withErrorCleanup(template: string, fragment: string): string {
   return `${template.slice(0, end)}\n\n${fragment.trimEnd()}${template.slice(end)}`
 }
 
+/**
+ * The amazon-ebs source with `temporary_key_pair_type = "ed25519"`: Ubuntu
+ * 24.04's OpenSSH refuses the RSA/SHA-1 temporary key Packer uses by default
+ * (and Packer 1.6.6 knows no other, nor this attribute).
+ */
+export function withEd25519TemporaryKey(template: string): string {
+  const start = template.search(/^source "amazon-ebs" "[^"]+" \{$/m)
+  if (start < 0) throw new ClawbakeError('no amazon-ebs source block found', { file: `packer/${TEMPLATE_FILE}`, rule: 'bake.template-layout' }, 2)
+  const eol = template.indexOf('\n', start)
+  return `${template.slice(0, eol + 1)}  temporary_key_pair_type = "ed25519"\n\n${template.slice(eol + 1)}`
+}
+
 export function stageTemplate(packerDir: string, runDir: string, modern: boolean): string {
   if (!modern) return packerDir
   const dir = join(runDir, 'template')
@@ -27,6 +39,6 @@ export function stageTemplate(packerDir: string, runDir: string, modern: boolean
   }
   const template = readFileSync(join(packerDir, TEMPLATE_FILE), 'utf8')
   const fragment = readFileSync(join(packerDir, 'modern', 'error-cleanup.hcl'), 'utf8')
-  writeFileSync(join(dir, TEMPLATE_FILE), withErrorCleanup(template, fragment))
+  writeFileSync(join(dir, TEMPLATE_FILE), withEd25519TemporaryKey(withErrorCleanup(template, fragment)))
   return dir
 }

@@ -1,9 +1,10 @@
 // runGates: the whole gate suite against one fresh OpenClaw (contracts.md).
 // Order of work: the Bot API stand-in and the recording avots proxy start,
 // the host lays out the shipped config in a fresh state dir and starts the
-// gateway. Then two lanes run at once: the CLI gates one after another, and,
-// once the gateway is ready, the owner's DM, the stranger's DM, the socket
-// check and the non-owner turn (the avots smoke runs beside them). Last, the
+// gateway. Then two lanes: the CLI gates one after another, and, once the
+// gateway is ready, the owner's DM, the stranger's DM, the socket checks and
+// the non-owner turn (the avots smoke beside them). On a host the lanes run at
+// once; in the VM one after the other, conversations first. Last, the
 // gateway stops and the leftovers are searched for the run's secrets.
 // The report lists the gates in their canonical order.
 import { randomBytes, randomInt } from 'node:crypto'
@@ -160,22 +161,25 @@ export async function runGates(opts: {
       )
     }
 
-    // Two lanes at once: the CLI gates (one at a time) while the gateway boots
-    // and holds the conversations; the avots smoke beside them.
+    // The CLI gates (one at a time) and the conversations; the avots smoke beside them.
     const h = host
     const smoke = want('avots-smoke')
       ? timed('avots-smoke', () => avotsSmoke({ baseUrl: avotsBaseUrl, apiKey: avotsKey, marker: `clawbake-smoke-${id.nonce}` })).then(record)
       : Promise.resolve()
-    const cliLane = (async () => {
+    // In the VM (2 vCPUs, often TCG) OpenClaw's CLI and a starting gateway fight over the state
+    // database's locks and the CPU until the gateway's startup lease heartbeat times out: there the
+    // gateway comes up first, alone, then the conversations, then the CLI gates. On a host they overlap.
+    const sequential = opts.mode === 'vm'
+    const cliLane = async () => {
       if (want('config-valid')) record(await timed('config-valid', () => configValid(h, unexpandedKeys(layOutConfig(shippedConfig, { ownerId: String(id.ownerId), apiRoot: 'http://127.0.0.1:9' })))))
       if (want('doctor')) record(await timed('doctor', () => doctor(h)))
       if (want('security-audit')) record(await timed('security-audit', () => securityAudit(h)))
       if (want('models')) record(await timed('models', () => models(h)))
-    })()
+    }
     const gw = gateway
     const t = tg
     const p = proxy
-    const conversationLane = (async () => {
+    const conversationLane = async () => {
       if (!gw) return
       const t0 = performance.now()
       const notReady = await ready
@@ -209,8 +213,10 @@ export async function runGates(opts: {
         if (notReady) record(blocked('untrusted-tools'))
         else record(await timed('untrusted-tools', () => untrustedTools({ host: h, proxy: p, nonce: `${id.nonce}u`, timeoutMs: timeouts.turn })))
       }
-    })()
-    await Promise.all([cliLane, conversationLane, smoke])
+    }
+    if (sequential) await conversationLane().then(cliLane)
+    else await Promise.all([cliLane(), conversationLane()])
+    await smoke
     await gateway?.stop()
 
     if (want('no-secret-left')) {

@@ -4,7 +4,7 @@
 // (cloud-init's own schema check).
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -29,7 +29,8 @@ async function standins(dir: string) {
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'noble.img'), '64M'])
   const { stdout } = await run('sha256sum', ['noble.img'], { cwd: dir })
   writeFileSync(join(dir, 'SHA256SUMS'), stdout)
-  writeFileSync(join(dir, 'gates.mjs'), '// gate bundle stand-in\n')
+  mkdirSync(join(dir, 'gates', 'lib'), { recursive: true })
+  writeFileSync(join(dir, 'gates', 'lib', 'gates.mjs'), '// gate bundle stand-in\n')
   const seed = await writeSeed(dir, 'test-1')
   return seed
 }
@@ -160,6 +161,8 @@ t.test('Packer >= 1.7 gets a staged template with an error-cleanup-provisioner; 
   const staged = stageTemplate(PACKER_DIR, dir, true)
   const text = readFileSync(join(staged, 'clawbake.pkr.hcl'), 'utf8')
   t.match(text, /\n  error-cleanup-provisioner "file" \{[^]*\n  \}\n\}\n$/, 'inside the build block, at its end')
+  // Ubuntu 24.04's OpenSSH refuses Packer's default RSA/SHA-1 temporary key
+  t.match(text, /source "amazon-ebs" "ubuntu" \{\n  temporary_key_pair_type = "ed25519"\n/, 'amazon-ebs asks EC2 for an ed25519 temporary key')
   const fmt = await run('packer', ['fmt', '-check', '-diff', staged]).then(() => 0, e => e.code)
   t.equal(fmt, 0, 'staged template is well-formed, canonical HCL')
   const { stdout: version } = await run('packer', ['version'])

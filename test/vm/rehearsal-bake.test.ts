@@ -90,8 +90,15 @@ t.test('the captured disk: no secret in its raw bytes, no build leftover', async
 
 t.test('a real in-VM failure (avots answering text only) fails the Packer build and publishes nothing', async t => {
   const root2 = bakeTree(t)
-  // cheaper than the first: the base and the OpenClaw image come from the cache the first bake filled
-  const fail = await clawbake(['bake', '--tag', '2026.9.6', '--rehearsal', '--rehearsal-avots', 'text', '--json'], { cwd: root2, env: { ...env, CLAWBAKE_ROOT: root2 } })
+  // The cheaper real-VM path: the first bake's image as the base (Docker and the pinned image
+  // already in it: no install, no pull) and only the gate that must fail; the same gates.sh,
+  // in-VM suite, verdict.sh and bake verdict code as any bake.
+  const tree = out.rehearsal.root as string
+  const entry = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')).entries.at(-1)
+  const fail = await clawbake([
+    'bake', '--tag', '2026.9.6', '--rehearsal', '--rehearsal-avots', 'text', '--rehearsal-gates', 'owner-exec',
+    '--base-image', join(tree, entry.artifact.id), '--base-checksum', `sha256:${entry.artifact.sha256}`, '--json',
+  ], { cwd: root2, env: { ...env, CLAWBAKE_ROOT: root2 } })
   t.equal(fail.code, 1, fail.stderr.slice(-4000))
   const o = fail.json()
   t.equal(o.published, false)
