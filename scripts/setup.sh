@@ -9,9 +9,16 @@ cd "$(dirname "$0")/.."
 profile=${1:-bake}
 # Debian packages; Node 24 and OpenClaw come from the npm registry.
 common=(ca-certificates git cloud-init shellcheck)
+# The Debian 13 base image (src/vm/debian-base.ts): mmdebstrap with trixie's
+# keys, a loop-mounted ext4 disk, extlinux and syslinux's MBR.
+debian_base=(mmdebstrap debian-archive-keyring e2fsprogs fdisk mount extlinux syslinux-common)
+# The rehearsal OpenClaw image and registries (src/rehearsal/): mmdebstrap +
+# tar into an OCI layout, docker-registry over http and https (openssl CA,
+# htpasswd), skopeo to push; umoci and curl check it in its test.
+rehearsal=(mmdebstrap debian-archive-keyring tar openssl docker-registry skopeo apache2-utils umoci curl)
 case "$profile" in
-  bake) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso openssh-client) ;;
-  test) pkgs=("${common[@]}" packer qemu-utils docker-registry skopeo openssh-server openssh-client apache2-utils jq) ;;
+  bake) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso openssh-client "${debian_base[@]}" "${rehearsal[@]}") ;;
+  test) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso docker-registry skopeo openssh-server openssh-client apache2-utils jq "${debian_base[@]}" "${rehearsal[@]}") ;;
   *) echo "usage: scripts/setup.sh bake|test" >&2; exit 2 ;;
 esac
 

@@ -5,7 +5,9 @@
 // hand-roll: no shell interpolation (arguments are quoted by zx), a timeout
 // that kills the whole process tree, kill on abort, output captured as text,
 // and every captured or streamed line masked before anyone sees it.
-import { $, type ProcessPromise } from 'zx'
+// zx/core, not zx: under tap's @tapjs/processinfo loader (also inherited by every child node via NODE_OPTIONS)
+// the 'zx' entry's ESM wrapper over its CJS re-exports comes out with `$` undefined; zx/core's does not
+import { $, type ProcessPromise } from 'zx/core'
 import { envError } from '../errors.ts'
 
 export interface Mask { mask(text: string): string }

@@ -1,20 +1,19 @@
-// A real OCI registry for tests: Debian's docker-registry (distribution 2.8)
-// on 127.0.0.1 with temp storage, in one of three auth modes (none, token via
-// the RS256 token stand-in, htpasswd/bcrypt), plus test images built from
-// scratch as OCI image layouts and pushed with the real `skopeo copy --all`.
+// A real OCI registry for tests: a thin layer over src/rehearsal/registry.ts
+// (Debian's docker-registry, distribution 2.8, on 127.0.0.1 with temp
+// storage) that adds the token stand-in for token mode and ties every
+// registry to the test's teardown; plus test images built from scratch as
+// OCI image layouts and pushed with the real `skopeo copy --all`.
 // Reusable: `startRegistry`, `buildImage`, `pushImage`, `skopeoRawDigest`.
 import { createHash, randomBytes } from 'node:crypto'
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
-import { freePort, waitFor } from './net.ts'
-import { start, type Started } from './proc.ts'
 import { startTokenServer, type TokenServer } from '../standins/registry-token.ts'
+import { pushImage as skopeoPush, registryRawDigest, REPOSITORY, startRegistry as startDockerRegistry, type RegistryAuth } from '../../src/rehearsal/registry.ts'
+import type { Daemon } from '../../src/proc/run.ts'
 
-const run = promisify(execFile)
+export { REPOSITORY }
 
 export const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -27,8 +26,6 @@ export const MEDIA = {
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   inToto: 'application/vnd.in-toto+json',
 } as const
-
-export const REPOSITORY = 'openclaw/openclaw'
 
 export type AuthMode = 'none' | 'token' | 'htpasswd'
 
@@ -44,7 +41,8 @@ export interface Registry {
   password: string
   /** the token stand-in, in token mode */
   token?: TokenServer
-  proc: Started
+  /** the docker-registry process */
+  proc: Daemon
   stop(): Promise<void>
 }
 
@@ -56,82 +54,47 @@ function tempDir(t: Teardown | null, prefix: string): string {
   return dir
 }
 
+const registryDirs = new Set<string>()
+
 /**
  * Start `docker-registry serve` on a free 127.0.0.1 port. Pass `storage` to
  * serve images another registry pushed (the same filesystem storage), e.g.
  * push once anonymously, then serve the same bytes in token or htpasswd mode.
  */
 export async function startRegistry(t: Teardown | null, opts: { auth?: AuthMode; storage?: string; user?: string; password?: string } = {}): Promise<Registry> {
-  const auth = opts.auth ?? 'none'
-  const dir = tempDir(t, 'clawbake-registry-')
+  const mode = opts.auth ?? 'none'
+  // removed after the registry stopped (and at exit: a registry still serving this storage
+  // from another test may recreate the storage root after the teardown removed it)
+  const dir = mkdtempSync(join(tmpdir(), 'clawbake-registry-test-'))
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  if (registryDirs.size === 0) process.once('exit', () => { for (const d of registryDirs) rmSync(d, { recursive: true, force: true }) })
+  registryDirs.add(dir)
   const storage = opts.storage ?? join(dir, 'storage')
-  mkdirSync(storage, { recursive: true })
-  const port = await freePort()
   const user = opts.user ?? 'pusher'
   const password = opts.password ?? randomBytes(12).toString('hex')
   let token: TokenServer | undefined
-  let authBlock = ''
-  if (auth === 'token') {
+  let auth: RegistryAuth = { kind: 'none' }
+  if (mode === 'token') {
     token = await startTokenServer({ dir, service: 'clawbake-test-registry', issuer: 'clawbake-test-issuer', users: { [user]: password } })
-    authBlock = [
-      'auth:',
-      '  token:',
-      `    realm: ${token.realm}`,
-      `    service: ${token.service}`,
-      `    issuer: ${token.issuer}`,
-      `    rootcertbundle: ${token.certFile}`,
-    ].join('\n')
-  } else if (auth === 'htpasswd') {
-    const { stdout } = await run('htpasswd', ['-Bbn', user, password])
-    const file = join(dir, 'htpasswd')
-    writeFileSync(file, stdout.trim() + '\n', { mode: 0o600 })
-    authBlock = ['auth:', '  htpasswd:', '    realm: clawbake-test', `    path: ${file}`].join('\n')
+    auth = { kind: 'token', realm: token.realm, service: token.service, issuer: token.issuer, rootCertBundle: token.certFile }
+  } else if (mode === 'htpasswd') {
+    auth = { kind: 'htpasswd', user, password, realm: 'clawbake-test' }
   }
-  const config = join(dir, 'config.yml')
-  writeFileSync(config, [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${storage}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    `  secret: ${randomBytes(16).toString('hex')}`,
-    authBlock,
-    '',
-  ].join('\n'))
-  const proc = start('/usr/bin/docker-registry', ['serve', config])
-  // if the test process dies before teardown (uncaught error, EPIPE), do not
-  // leave a registry behind: kill its process group on exit
-  const reap = () => {
-    try { process.kill(-proc.child.pid!, 'SIGKILL') } catch { /* gone */ }
-    rmSync(dir, { recursive: true, force: true })
-  }
-  process.once('exit', reap)
-  const stop = async () => {
-    process.removeListener('exit', reap)
-    await proc.stop()
-    await token?.stop()
-  }
-  t?.teardown(stop)
-  const host = `127.0.0.1:${port}`
+  let reg
   try {
-    await waitFor(`docker-registry on ${host}`, async () => {
-      if (proc.child.exitCode !== null) throw new Error(`docker-registry exited: ${proc.output()}`)
-      const res = await fetch(`http://${host}/v2/`)
-      await res.arrayBuffer()
-      return res.status === 200 || res.status === 401
-    }, 15000, 50)
+    reg = await startDockerRegistry({ storage, auth })
   } catch (e) {
-    await stop()
+    await token?.stop()
+    removeDir()
     throw e
   }
-  return { host, image: `${host}/${REPOSITORY}`, storage, auth, user, password, token, proc, stop }
+  const stop = async () => {
+    await reg.stop()
+    await token?.stop()
+    removeDir()
+  }
+  t?.teardown(stop)
+  return { host: reg.host, image: `${reg.host}/${REPOSITORY}`, storage, auth: mode, user, password, ...(token ? { token } : {}), proc: reg.daemon, stop }
 }
 
 // ---------------------------------------------------------------- images
@@ -289,20 +252,12 @@ export function buildImage(root: string, spec: ImageSpec): BuiltImage {
 
 /** `skopeo copy --all` the image to `<host>/openclaw/openclaw:<tag>`, keeping every digest. */
 export async function pushImage(image: BuiltImage, host: string, creds?: { user: string; password: string }): Promise<void> {
-  await run('skopeo', [
-    'copy', '--all', '--preserve-digests', '--dest-tls-verify=false', '--quiet',
-    ...(creds ? ['--dest-creds', `${creds.user}:${creds.password}`] : []),
-    image.transport, `docker://${host}/${REPOSITORY}:${image.tag}`,
-  ], { timeout: 60000 })
+  await skopeoPush(image.transport, host, REPOSITORY, image.tag, { timeoutMs: 60000, ...(creds ? { creds } : {}) })
 }
 
 /** `skopeo inspect --raw ... | sha256sum`: the digest of the bytes skopeo got, independently of clawbake. */
 export async function skopeoRawDigest(host: string, tag: string, creds?: { user: string; password: string }): Promise<string> {
-  const { stdout } = await run('skopeo', [
-    'inspect', '--raw', '--tls-verify=false', ...(creds ? ['--creds', `${creds.user}:${creds.password}`] : []),
-    `docker://${host}/${REPOSITORY}:${tag}`,
-  ], { encoding: 'buffer', timeout: 60000, maxBuffer: 8 << 20 })
-  return sha256(stdout)
+  return await registryRawDigest(host, REPOSITORY, tag, { timeoutMs: 60000, ...(creds ? { creds } : {}) })
 }
 
 /** A temp dir for image layouts, removed on teardown. */
