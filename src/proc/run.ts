@@ -6,12 +6,13 @@
 // that kills the whole process tree, kill on abort, output captured as text,
 // and every captured or streamed line masked before anyone sees it.
 import { createRequire } from 'node:module'
-import type { ProcessPromise } from 'zx'
+import * as zx from 'zx'
 import { envError } from '../errors.ts'
 
-// zx's CommonJS build: its ES module re-exports the CommonJS one, and under an
-// ESM loader hook (tap's) those named exports come out undefined.
-const { $ } = createRequire(import.meta.url)('zx') as typeof import('zx')
+// zx's ES module re-exports its CommonJS build, and under an ESM loader hook
+// (tap's) those re-exports come out undefined: then take the CommonJS build.
+// The static import is what esbuild follows, so bundles carry zx inside.
+const $: typeof zx.$ = zx.$ ?? (createRequire(import.meta.url)('zx') as typeof zx).$
 
 export interface Mask { mask(text: string): string }
 
@@ -76,7 +77,7 @@ function lines(onLine: ((line: string) => void) | undefined): { push(chunk: stri
   }
 }
 
-function spawnZx(cmd: string, args: string[], opts: RunOptions): ProcessPromise {
+function spawnZx(cmd: string, args: string[], opts: RunOptions): zx.ProcessPromise {
   const shell = $({
     nothrow: true,
     quiet: true,
@@ -92,7 +93,7 @@ function spawnZx(cmd: string, args: string[], opts: RunOptions): ProcessPromise 
 }
 
 /** Signal the process group of a child started by spawnZx (packer and the qemu it started, bash and its program). */
-function killTree(p: ProcessPromise, sig: NodeJS.Signals): void {
+function killTree(p: zx.ProcessPromise, sig: NodeJS.Signals): void {
   const pid = p.child?.pid
   if (!pid) return
   try {
@@ -103,7 +104,7 @@ function killTree(p: ProcessPromise, sig: NodeJS.Signals): void {
 }
 
 /** After the leader exited: SIGKILL what is left of its process group (never the bare PID, which may be reused by now). */
-function reapGroup(p: ProcessPromise): void {
+function reapGroup(p: zx.ProcessPromise): void {
   const pid = p.child?.pid
   if (!pid) return
   try { process.kill(-pid, 'SIGKILL') } catch { /* nothing left */ }
