@@ -3,8 +3,7 @@
 // `skopeo inspect --raw` on the same registry. Requests are counted by a
 // pass-through proxy in front of the registry plus the token server's log,
 // for both tools alike. Prints figures; asserts nothing.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
+import { runOk } from '../src/proc/run.ts'
 import { buildImage, imageRoot, pushImage, startRegistry, REPOSITORY } from '../test/support/registry.ts'
 import { startRegistryProxy } from '../test/standins/registry-liar.ts'
 import { resolveImage } from '../src/registry/resolve.ts'
@@ -12,7 +11,6 @@ import { RegistrySession } from '../src/registry/session.ts'
 import { TokenCache } from '../src/registry/auth.ts'
 import { BIN } from '../test/support/cli.ts'
 
-const run = promisify(execFile)
 const N = Number(process.env.BENCH_RESOLVE_N ?? 10)
 const teardowns: (() => void | Promise<void>)[] = []
 const t = { teardown: (fn: () => void | Promise<void>) => { teardowns.push(fn) } }
@@ -55,11 +53,11 @@ try {
     check((await resolveImage({ image: ref, tag: '2026.9.6' }, { env: {}, session: warmSession })).digest)
   })
   const cli = await measure('clawbake resolve (CLI process, cold)', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'resolve', '2026.9.6', '--image', ref, '--json'])
+    const { stdout } = await runOk(process.execPath, [BIN, 'resolve', '2026.9.6', '--image', ref, '--json'])
     check(JSON.parse(stdout).digest)
   })
   const skopeo = await measure('skopeo inspect --raw (process, cold)', async () => {
-    await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}:2026.9.6`], { encoding: 'buffer' })
+    await runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}:2026.9.6`])
   })
 
   const rows = [cold, warm, cli, skopeo]

@@ -2,9 +2,9 @@
 // each gate, against the tool-calling avots stand-in, the pinned openclaw
 // from npm and a real sshd sandbox. Target: under 60 s on 2 cores.
 // Prints figures; never asserts timings.
-import { spawn } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { run } from '../src/proc/run.ts'
 import { startAvotsStandin } from '../test/standins/avots.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -12,16 +12,12 @@ const bin = fileURLToPath(new URL('../bin/clawbake.js', import.meta.url))
 const avots = await startAvotsStandin({ mode: 'tool' })
 const load = loadavg()[0]!.toFixed(2)
 const t0 = performance.now()
-const child = spawn(process.execPath, [bin, 'verify', '--local', '--json'], {
+const r = await run(process.execPath, [bin, 'verify', '--local', '--json'], {
   cwd: root,
   env: { ...process.env, CLAWBAKE_ROOT: root, AVOTS_BASE_URL: avots.baseUrl, AVOTS_API_KEY: avots.apiKey },
-  stdio: ['ignore', 'pipe', 'pipe'],
 })
-let stdout = ''
-let stderr = ''
-child.stdout.on('data', d => { stdout += String(d) })
-child.stderr.on('data', d => { stderr += String(d) })
-const code = await new Promise<number>(resolve => child.on('close', c => resolve(c ?? 2)))
+const { stdout, stderr } = r
+const code = r.code ?? 2
 const wall = performance.now() - t0
 await avots.close()
 let report: { ok: boolean; openclawVersion: string; gates: { id: string; ok: boolean; ms: number }[] }

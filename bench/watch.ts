@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { spawn } from 'node:child_process'
+import { run as runProcess } from '../src/proc/run.ts'
 import { chooseLatest, readReleases } from '../src/releases/release.ts'
 import { watchReleases } from '../src/watch/watch.ts'
 import { startGithubStandin, type ReleaseSeed } from '../test/standins/github.ts'
@@ -40,11 +40,8 @@ function tree(pin: string): string {
 }
 
 async function run(cmd: string, args: string[], env: Record<string, string | undefined>, cwd: string): Promise<{ status: number | null; stdout: string }> {
-  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] })
-  let stdout = ''
-  child.stdout.on('data', d => { stdout += String(d) })
-  const status = await new Promise<number | null>(resolve => child.on('close', resolve))
-  return { status, stdout }
+  const r = await runProcess(cmd, args, { cwd, env })
+  return { status: r.code, stdout: r.stdout }
 }
 
 const gh = await startGithubStandin()

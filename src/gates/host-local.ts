@@ -2,7 +2,6 @@
 // run with Node 24 under a temp HOME (a fresh state dir every run), its
 // sandbox a real sshd on 127.0.0.1 with the unprivileged `clawbake-sandbox`
 // user, and nothing but the gate environment passed to it.
-import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,6 +11,7 @@ import { layOutConfig } from './layout.ts'
 import { listenersOf, processTree } from './listeners.ts'
 import { startSshd } from './sshd.ts'
 import { freeLoopbackPort } from '../loopback.ts'
+import { run, startDaemon, type Daemon } from '../proc/run.ts'
 
 export interface HostEnvironment {
   /** the values behind the shipped config's `${VAR}` references */
@@ -29,11 +29,6 @@ export interface HostEnvironment {
   env: Record<string, string | undefined>
 }
 
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return
-  try { process.kill(-pid, signal) } catch { /* gone */ }
-}
 
 export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost> {
   const rt = await ensureOpenclaw(he.version, he.env)
@@ -71,21 +66,10 @@ export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost>
     }
 
     const cli = async (args: string[], timeoutMs = 180_000): Promise<CliRun> => {
-      const t0 = performance.now()
-      const child = spawn(rt.node, [rt.entry, ...args], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', d => { stdout += String(d) })
-      child.stderr.on('data', d => { stderr += String(d) })
-      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), timeoutMs)
-      const code = await new Promise<number>(resolve => {
-        child.once('error', () => resolve(127))
-        child.once('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)))
-      })
-      clearTimeout(timer)
-      killGroup(child.pid, 'SIGKILL') // nothing it started outlives it
-      outputs.push({ name: `openclaw ${args.join(' ')}`, text: stdout + stderr })
-      return { code, stdout, stderr, ms: Math.round(performance.now() - t0) }
+      // killed with its process group on timeout, and nothing it started outlives it
+      const r = await run(rt.node, [rt.entry, ...args], { cwd: home, env, timeoutMs }).catch((e: Error) => ({ code: 127, signal: null, stdout: '', stderr: e.message, ms: 0 }))
+      outputs.push({ name: `openclaw ${args.join(' ')}`, text: r.stdout + r.stderr })
+      return { code: r.code ?? (r.signal ? 128 : 1), stdout: r.stdout, stderr: r.stderr, ms: r.ms }
     }
 
     const host: OpenclawHost = {
@@ -98,27 +82,14 @@ export async function startLocalHost(he: HostEnvironment): Promise<OpenclawHost>
       async startGateway() {
         if (gateway && !gateway.exited()) return gateway
         // --verbose: its refusals become visible (stranger-refused), and no-secret-left searches the chattiest logs
-        const child = spawn(rt.node, [rt.entry, 'gateway', 'run', '--verbose'], { cwd: home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-        const record = { name: 'openclaw gateway run', text: '' }
-        outputs.push(record)
-        child.stdout.on('data', d => { record.text += String(d) })
-        child.stderr.on('data', d => { record.text += String(d) })
-        let done = false
-        const exited = new Promise<void>(resolve => child.once('close', () => { done = true; resolve() }))
-        child.once('error', () => { done = true })
+        const d: Daemon = startDaemon(rt.node, [rt.entry, 'gateway', 'run', '--verbose'], { cwd: home, env })
+        outputs.push({ name: 'openclaw gateway run', get text() { return d.output() } })
         gateway = {
-          pid: child.pid ?? 0,
-          output: () => record.text,
-          exited: () => done,
-          async stop() {
-            if (done) return
-            // SIGTERM drains for minutes by default; give it a moment, then end the group.
-            killGroup(child.pid, 'SIGTERM')
-            const t = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 3000)
-            await exited
-            clearTimeout(t)
-            killGroup(child.pid, 'SIGKILL')
-          },
+          pid: d.pid,
+          output: () => d.output(),
+          exited: () => !d.running(),
+          // SIGTERM drains for minutes by default; give it a moment, then end the group.
+          stop: () => d.stop(3000),
         }
         return gateway
       },

@@ -2,16 +2,13 @@
 // lets exactly one unprivileged user in, with a host key and a client key
 // generated for this run only. OpenClaw's `sandbox.backend: "ssh"` runs every
 // tool there, so a file it writes is owned by that user, not by the gateway.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { envError } from '../errors.ts'
 import { freeLoopbackPort } from '../loopback.ts'
-
-const run = promisify(execFile)
+import { run, runOk, startDaemon, tail, type Daemon } from '../proc/run.ts'
 
 export const SANDBOX_USER = 'clawbake-sandbox'
 
@@ -44,13 +41,10 @@ export function findSshd(): string {
 
 
 async function lookupUser(name: string): Promise<SandboxUser | null> {
-  try {
-    const uid = Number((await run('id', ['-u', name])).stdout.trim())
-    const gid = Number((await run('id', ['-g', name])).stdout.trim())
-    return { name, uid, gid }
-  } catch {
-    return null
-  }
+  const uid = await run('id', ['-u', name])
+  const gid = await run('id', ['-g', name])
+  if (uid.code !== 0 || gid.code !== 0) return null
+  return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
 }
 
 /** The dedicated unprivileged sandbox user; created (no password, no sudo) when missing and we are root. */
@@ -63,23 +57,20 @@ export async function ensureSandboxUser(name = SANDBOX_USER): Promise<SandboxUse
   }
   let user = await lookupUser(name)
   if (!user) {
-    try {
-      await run('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${name}`, '--shell', '/bin/sh', name])
-    } catch (e) {
-      // another run may have created it at the same moment
-      if (!(await lookupUser(name))) throw envError(`useradd ${name} failed: ${(e as Error).message}`, { rule: 'env.sandbox-user' }, e)
-    }
+    const added = await run('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${name}`, '--shell', '/bin/sh', name])
+    // another run may have created it at the same moment
+    if (added.code !== 0 && !(await lookupUser(name))) throw envError(`useradd ${name} failed (exit ${added.code}): ${added.stderr.trim()}`, { rule: 'env.sandbox-user' })
     user = await lookupUser(name)
     if (!user) throw envError(`sandbox user ${name} missing after useradd`, { rule: 'env.sandbox-user' })
   }
   if (user.uid === 0) throw envError(`sandbox user ${name} is root`, { rule: 'env.sandbox-user' })
   // OpenSSH (UsePAM no) refuses accounts whose password field starts with "!" (locked); "*" = no password, not locked.
-  await run('usermod', ['-p', '*', name])
+  await runOk('usermod', ['-p', '*', name], { rule: 'env.sandbox-user' })
   return user
 }
 
 async function keygen(path: string, comment: string): Promise<void> {
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path])
+  await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { rule: 'env.sshd-keygen', timeoutMs: 60_000 })
 }
 
 async function accepting(port: number): Promise<boolean> {
@@ -104,7 +95,7 @@ export async function startSshd(opts: { user?: SandboxUser } = {}): Promise<Sshd
     rmSync(dir, { recursive: true, force: true })
     rmSync(sandboxRoot, { recursive: true, force: true })
   }
-  let child: ChildProcess | undefined
+  let daemon: Daemon | undefined
   try {
     await keygen(join(dir, 'host_ed25519'), 'clawbake-sandbox-host')
     await keygen(join(dir, 'client_ed25519'), 'clawbake-gate')
@@ -137,19 +128,16 @@ export async function startSshd(opts: { user?: SandboxUser } = {}): Promise<Sshd
       'MaxSessions 50',
       '',
     ].join('\n'), { mode: 0o600 })
-    let log = ''
-    child = spawn(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
-    child.stderr?.on('data', d => { log += String(d) })
-    const exited = new Promise<void>(resolve => child!.once('exit', () => resolve()))
+    const proc = startDaemon(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')])
+    daemon = proc
     const until = Date.now() + 10_000
     while (!(await accepting(port))) {
-      if (child.exitCode !== null || Date.now() > until) {
-        throw envError(`sshd did not start on 127.0.0.1:${port}: ${log.trim().split('\n').slice(-3).join(' | ')}`, { rule: 'env.sshd-start' })
+      if (!proc.running() || Date.now() > until) {
+        throw envError(`sshd did not start on 127.0.0.1:${port}: ${tail(proc.output(), 3)}`, { rule: 'env.sshd-start' })
       }
       await new Promise(r => setTimeout(r, 50))
     }
     const hostPub = readFileSync(join(dir, 'host_ed25519.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')
-    const proc = child
     return {
       host: '127.0.0.1',
       port,
@@ -158,19 +146,14 @@ export async function startSshd(opts: { user?: SandboxUser } = {}): Promise<Sshd
       clientKey: readFileSync(join(dir, 'client_ed25519'), 'utf8'),
       knownHosts: `[127.0.0.1]:${port} ${hostPub}\n`,
       sandboxRoot,
-      log: () => log,
+      log: () => proc.output(),
       async stop() {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          try { process.kill(-proc.pid!, 'SIGTERM') } catch { /* gone */ }
-          const t = setTimeout(() => { try { process.kill(-proc.pid!, 'SIGKILL') } catch { /* gone */ } }, 3000)
-          await exited
-          clearTimeout(t)
-        }
+        await proc.stop(3000)
         cleanup()
       },
     }
   } catch (e) {
-    if (child && child.exitCode === null) try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ }
+    await daemon?.stop(0)
     cleanup()
     throw e
   }

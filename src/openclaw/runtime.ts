@@ -4,13 +4,10 @@
 import { existsSync, mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { envError } from '../errors.ts'
 import { PACKAGE_ROOT } from '../paths.ts'
+import { run, tail } from '../proc/run.ts'
 import { parseVersion } from '../releases/version.ts'
-
-const run = promisify(execFile)
 
 export interface OpenclawRuntime {
   version: string
@@ -59,16 +56,11 @@ export async function ensureOpenclaw(version: string, env: Record<string, string
     mkdirSync(tmp, { recursive: true })
     writeFileSync(join(tmp, 'package.json'), JSON.stringify({ name: 'clawbake-openclaw-runtime', private: true }) + '\n')
     const npmEnv = { ...process.env, ...env, PATH: `${dirname(node)}:${env.PATH ?? process.env.PATH ?? ''}` }
-    try {
-      await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--ignore-scripts=false', `openclaw@${v}`], {
-        cwd: tmp,
-        env: npmEnv,
-        maxBuffer: 64 * 1024 * 1024,
-      })
-    } catch (e) {
+    const r = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--ignore-scripts=false', `openclaw@${v}`], { cwd: tmp, env: npmEnv })
+      .catch((e: unknown) => { rmSync(tmp, { recursive: true, force: true }); throw e })
+    if (r.code !== 0) {
       rmSync(tmp, { recursive: true, force: true })
-      const stderr = String((e as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-5).join('\n')
-      throw envError(`npm install openclaw@${v} failed (is the npm registry reachable?): ${stderr}`, { rule: 'env.openclaw-install' }, e)
+      throw envError(`npm install openclaw@${v} failed (is the npm registry reachable?): ${tail(r.stderr, 5)}`, { rule: 'env.openclaw-install' })
     }
     writeFileSync(join(tmp, '.installed'), new Date().toISOString() + '\n')
     rmSync(dir, { recursive: true, force: true })

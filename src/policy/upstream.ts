@@ -6,12 +6,10 @@
 //  - openclaw.config-validate: the real `openclaw config validate --json`
 //    with a temp HOME holding the file and a .env of dummy values.
 import { createHash } from 'node:crypto'
-import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import standaloneModule from 'ajv/dist/standalone/index.js'
@@ -20,8 +18,8 @@ import { ensureOpenclaw, type OpenclawRuntime } from '../openclaw/runtime.ts'
 import type { Finding } from './finding.ts'
 import { dummyValue } from './env-refs.ts'
 import { writeFileAtomic, writeJsonAtomic } from '../atomic.ts'
+import { run, tail } from '../proc/run.ts'
 
-const run = promisify(execFile)
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 const standaloneCode = ((standaloneModule as unknown as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv, v: unknown) => string
 const requireHere = createRequire(import.meta.url)
@@ -92,9 +90,9 @@ export async function upstreamValidator(version: string, env: Record<string, str
   const home = mkdtempSync(join(tmpdir(), 'clawbake-schema-'))
   let raw: string
   try {
-    raw = (await run(rt.node, [rt.entry, 'config', 'schema'], { env: cliEnv(home), maxBuffer: 256 * 1024 * 1024 })).stdout
-  } catch (e) {
-    throw envError(`\`openclaw config schema\` (${version}) failed: ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n').slice(-3).join(' ')}`, { rule: 'env.openclaw-schema' }, e)
+    const r = await run(rt.node, [rt.entry, 'config', 'schema'], { env: cliEnv(home) })
+    if (r.code !== 0) throw envError(`\`openclaw config schema\` (${version}) failed: ${tail(r.stderr || `exit ${r.code}`, 3).replaceAll(' | ', ' ')}`, { rule: 'env.openclaw-schema' })
+    raw = r.stdout
   } finally {
     rmSync(home, { recursive: true, force: true })
   }
@@ -149,17 +147,9 @@ export async function configValidateFindings(opts: { configText: string; file: s
     mkdirSync(state, { mode: 0o700 })
     writeFileSync(join(state, 'openclaw.json'), opts.configText, { mode: 0o600 })
     writeFileSync(join(state, '.env'), names.map(n => `${n}=${dummyValue(n)}`).join('\n') + '\n', { mode: 0o600 })
-    let stdout = ''
-    let stderr = ''
-    let code = 0
-    try {
-      ({ stdout, stderr } = await run(opts.runtime.node, [opts.runtime.entry, 'config', 'validate', '--json'], { env: cliEnv(home), maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }))
-    } catch (e) {
-      const x = e as { stdout?: string; stderr?: string; code?: number | string }
-      stdout = x.stdout ?? ''
-      stderr = x.stderr ?? ''
-      code = typeof x.code === 'number' ? x.code : 2
-    }
+    const r = await run(opts.runtime.node, [opts.runtime.entry, 'config', 'validate', '--json'], { env: cliEnv(home), timeoutMs: 120_000 })
+    const { stdout, stderr } = r
+    const code = r.code ?? 2
     let doc: { valid?: boolean; issues?: { path?: string; message?: string }[]; errors?: unknown } | undefined
     try { doc = JSON.parse(stdout.slice(stdout.indexOf('{'))) } catch { doc = undefined }
     let findings: Finding[]

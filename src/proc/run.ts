@@ -6,7 +6,8 @@
 // that kills the whole process tree, kill on abort, output captured as text,
 // and every captured or streamed line masked before anyone sees it.
 // zx/core, not zx: under tap's @tapjs/processinfo loader (also inherited by every child node via NODE_OPTIONS)
-// the 'zx' entry's ESM wrapper over its CJS re-exports comes out with `$` undefined; zx/core's does not
+// the 'zx' entry's ESM wrapper over its CJS re-exports comes out with `$` undefined; zx/core's does not.
+// A static import, so esbuild's bundles (the CLI, the VM gate suite) carry zx inside.
 import { $, type ProcessPromise } from 'zx/core'
 import { envError } from '../errors.ts'
 
@@ -25,6 +26,13 @@ export interface RunOptions {
   masker?: Mask
   /** each complete output line, masked, as it arrives */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
+  /**
+   * leave whatever the process started in its process group running after it
+   * exited (default: SIGKILL them, so that nothing a run started outlives it)
+   */
+  keepStragglers?: boolean
+  /** the error when the program is not installed (default: `env.program-missing`, naming it) */
+  ifMissing?: { message: string; rule: string }
 }
 
 export interface RunResult {
@@ -75,7 +83,8 @@ function spawnZx(cmd: string, args: string[], opts: RunOptions): ProcessPromise 
     detached: true,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: cleanEnv(opts.env ?? process.env),
-    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    // stdin: the input, or nothing (a child waiting on an open stdin would hang)
+    ...(opts.input !== undefined ? { input: opts.input } : { stdio: ['ignore', 'pipe', 'pipe'] as const }),
   })
   return shell`${cmd} ${args}`
 }
@@ -89,6 +98,13 @@ function killTree(p: ProcessPromise, sig: NodeJS.Signals): void {
   } catch {
     try { process.kill(pid, sig) } catch { /* already gone */ }
   }
+}
+
+/** After the leader exited: SIGKILL what is left of its process group (never the bare PID, which may be reused by now). */
+function reapGroup(p: ProcessPromise): void {
+  const pid = p.child?.pid
+  if (!pid) return
+  try { process.kill(-pid, 'SIGKILL') } catch { /* nothing left */ }
 }
 
 /** `cmd args...`; never throws for a non-zero exit (read `code`), only when the program cannot be started. */
@@ -113,10 +129,11 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     err.end()
     // bash (zx's shell) says so with exit 127 when the program is not there
     if (o.exitCode === 127 && /^\S*bash: (line \d+: )?\S+: (command not found|No such file or directory)$/m.test(o.stderr)) {
-      throw envError(`cannot run ${cmd}: not installed or not on PATH`, { field: cmd, rule: 'env.program-missing' })
+      throw envError(opts.ifMissing?.message ?? `cannot run ${cmd}: not installed or not on PATH`, { field: cmd, rule: opts.ifMissing?.rule ?? 'env.program-missing' })
     }
     return { code: o.exitCode, signal: o.signal, stdout: masker.mask(o.stdout), stderr: masker.mask(o.stderr), ms: Math.round(performance.now() - t0), timedOut, command }
   } finally {
+    if (!opts.keepStragglers) reapGroup(p)
     if (timer) clearTimeout(timer)
     opts.signal?.removeEventListener('abort', onAbort)
   }
@@ -174,6 +191,7 @@ export function startDaemon(cmd: string, args: string[], opts: Omit<RunOptions, 
       const killer = setTimeout(() => killTree(p, 'SIGKILL'), graceMs)
       await exited
       clearTimeout(killer)
+      if (!opts.keepStragglers) reapGroup(p)
     },
   }
 }

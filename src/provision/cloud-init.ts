@@ -1,13 +1,9 @@
 // cloud-init's own validator on a #cloud-config document: `cloud-init schema
 // --config-file` (Debian package `cloud-init`), the same code the VM runs.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { envError } from '../errors.ts'
-
-const run = promisify(execFile)
+import { run } from '../proc/run.ts'
 
 export interface CloudConfigVerdict { valid: boolean; errors: string[] }
 
@@ -21,15 +17,14 @@ export async function validateCloudConfig(text: string): Promise<CloudConfigVerd
   const file = join(dir, 'user-data.yaml')
   try {
     writeFileSync(file, text, { mode: 0o600 })
-    try {
-      await run('cloud-init', ['schema', '--config-file', file], { timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } })
-      return { valid: true, errors: [] }
-    } catch (e) {
-      const x = e as { code?: number | string; stdout?: string; stderr?: string }
-      if (x.code === 'ENOENT') throw envError('cloud-init is not installed: `apt-get install cloud-init` (scripts/setup.sh installs it)', { rule: 'env.cloud-init-missing' }, e)
-      const lines = `${x.stderr ?? ''}\n${x.stdout ?? ''}`.split('\n').map(l => l.trim()).filter(l => l && !/^Error:$/.test(l))
-      return { valid: false, errors: lines.map(l => l.replaceAll(file, 'cloud-config')).slice(0, 10) }
-    }
+    const r = await run('cloud-init', ['schema', '--config-file', file], {
+      timeoutMs: 60_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      ifMissing: { message: 'cloud-init is not installed: `apt-get install cloud-init` (scripts/setup.sh installs it)', rule: 'env.cloud-init-missing' },
+    })
+    if (r.code === 0 && !r.timedOut) return { valid: true, errors: [] }
+    const lines = `${r.stderr}\n${r.stdout}${r.timedOut ? '\ncloud-init schema timed out after 60 s' : ''}`.split('\n').map(l => l.trim()).filter(l => l && !/^Error:$/.test(l))
+    return { valid: false, errors: lines.map(l => l.replaceAll(file, 'cloud-config')).slice(0, 10) }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
