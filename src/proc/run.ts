@@ -5,7 +5,9 @@
 // hand-roll: no shell interpolation (arguments are quoted by zx), a timeout
 // that kills the whole process tree, kill on abort, output captured as text,
 // and every captured or streamed line masked before anyone sees it.
-import { $, type ProcessPromise } from 'zx'
+// zx/core, not zx: under tap's module hooks the CJS re-export of zx's index
+// loses `$` (it arrives undefined); core is the same `$`
+import { $, type ProcessPromise } from 'zx/core'
 import { envError } from '../errors.ts'
 
 export interface Mask { mask(text: string): string }
