@@ -49,6 +49,8 @@ export interface BakeRequest {
   repo?: string
   /** extra -var settings for Packer (non-secret), e.g. ubuntu_image_url for a local mirror */
   packerVars?: Record<string, string>
+  /** image store repository for the qcow2 (`--image-repo`); none: the entry is held until `clawbake image push` */
+  imageRepo?: string
 }
 
 export interface BakeDeps {
@@ -400,11 +402,13 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
     }).catch(fail)
 
     const published = await stage('publish', async () => {
-      const r = publishImage({
+      const r = await publishImage({
         root, channel, tag, image: DEFAULT_IMAGE, digest: resolved.digest, platforms: resolved.platforms,
         artifact: outcome.artifact as CatalogArtifact, gates, gateReportFile: reportPath, requiredGates: GATE_IDS,
         urgency: release.urgency, releasedAt: release.publishedAt, bakeStartedAt: started.toISOString(), now: io.now(),
         bakeId, releaseUrl: release.url, advisories: release.advisories, masker,
+        // no boot-test stage yet: the channel moves by `clawbake channel set` after one
+        env: io.env, imageRepo: req.imageRepo ?? null, bootTestPassed: false, force: req.force,
       })
       return { value: r, detail: `${r.files.join(', ')} (time to patch ${r.entry.timeToPatchHours} h)` }
     }).catch(fail)

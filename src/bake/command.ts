@@ -12,7 +12,7 @@ import { realStages } from './stages.ts'
 
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
-  '[--released-at ISO] [--var name=value ...] [--allow-prerelease] [--dry-run] [--force] [--json]'
+  '[--released-at ISO] [--var name=value ...] [--image-repo REPO] [--allow-prerelease] [--dry-run] [--force] [--json]'
 
 const options = {
   ...commonOptions,
@@ -23,6 +23,7 @@ const options = {
   digest: { type: 'string' },
   'released-at': { type: 'string' },
   repo: { type: 'string' },
+  'image-repo': { type: 'string' },
   var: { type: 'string', multiple: true },
   'allow-prerelease': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
@@ -63,6 +64,8 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         ...(values.channel ? { channel: values.channel as Channel } : {}),
         ...(values['released-at'] ? { releasedAt: values['released-at'] } : {}),
         ...(values.repo ? { repo: values.repo } : {}),
+        // not the ghcr.io/<owner> default: in a workflow only the publish job may push
+        ...(values['image-repo'] || io.env.CLAWBAKE_IMAGE_REPO ? { imageRepo: values['image-repo'] || io.env.CLAWBAKE_IMAGE_REPO } : {}),
         allowPrerelease: values['allow-prerelease'],
         packerVars,
       },
