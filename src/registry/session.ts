@@ -191,13 +191,7 @@ export class RegistrySession {
         const reply = { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body as unknown as Readable, url: at.href }
         if ([301, 302, 303, 307, 308].includes(reply.status)) {
           reply.body.resume()
-          if (hop >= MAX_REDIRECTS) throw new ClawbakeError(`more than ${MAX_REDIRECTS} redirects fetching ${target.what}`, { file: redact(at.href), rule: 'registry.redirect-loop' }, 2)
-          const next = this.#redirectTarget(reply, at, target)
-          if (next.origin !== at.origin) {
-            const { authorization: _drop, ...rest } = hdrs
-            hdrs = rest
-          }
-          at = next
+          ;({ url: at, headers: hdrs } = this.#redirect(reply, at, hdrs, hop, target))
           continue
         }
         if (reply.status !== 401 || round > 0) return reply
@@ -270,23 +264,20 @@ export class RegistrySession {
       const reply = await this.#withRetries(method, url, hdrs, maxBytes, target, opts)
       // a 201/202 of an upload carries a Location too: only 3xx are redirects
       if (![301, 302, 303, 307, 308].includes(reply.status)) return reply
-      if (hop >= MAX_REDIRECTS) throw new ClawbakeError(`more than ${MAX_REDIRECTS} redirects fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-loop' }, 2)
-      const next = this.#redirectTarget(reply, url, target)
-      if (next.origin !== url.origin) {
-        // never forward credentials across hosts (e.g. a blob redirect to object storage)
-        const { authorization: _drop, ...rest } = hdrs
-        hdrs = rest
-      }
-      url = next
+      ;({ url, headers: hdrs } = this.#redirect(reply, url, hdrs, hop, target))
     }
   }
 
-  #redirectTarget(reply: { headers: Record<string, string> }, url: URL, target: Target): URL {
+  /** The next hop of a redirect: https (or loopback) only, and never credentials across hosts (a blob redirect to object storage). */
+  #redirect(reply: { headers: Record<string, string> }, url: URL, headers: Record<string, string>, hop: number, target: Target): { url: URL; headers: Record<string, string> } {
+    if (hop >= MAX_REDIRECTS) throw new ClawbakeError(`more than ${MAX_REDIRECTS} redirects fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-loop' }, 2)
     const location = reply.headers.location
     if (!location) throw new ClawbakeError(`redirect without Location fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-invalid' }, 2)
     const next = new URL(location, url)
     assertSecureUrl(next, 'redirect target', 'registry.insecure-redirect')
-    return next
+    if (next.origin === url.origin) return { url: next, headers }
+    const { authorization: _drop, ...rest } = headers
+    return { url: next, headers: rest }
   }
 
   async #withRetries(method: Method, url: URL, headers: Record<string, string>, maxBytes: number, target: Target, opts: { body?: Body | undefined; retry?: boolean | undefined }): Promise<Reply> {
