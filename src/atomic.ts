@@ -34,3 +34,24 @@ export function writeFileAtomic(file: string, content: string, mode?: number): v
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n')
 }
+
+/**
+ * Put a file written elsewhere (a download, in the target's directory) in
+ * place the same way: fsync'd, renamed over the target, the directory
+ * fsync'd, so a crash leaves the old file or the new one.
+ */
+export function commitFileAtomic(tmp: string, file: string): void {
+  const fd = openSync(tmp, 'r+')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, file)
+  const dir = openSync(dirname(file), 'r')
+  try {
+    fsyncSync(dir)
+  } finally {
+    closeSync(dir)
+  }
+}

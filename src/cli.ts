@@ -14,6 +14,9 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   verify: { summary: 'the gate suite (in the build VM, or --local against openclaw from npm)', load: async () => (await import('./gates/command.ts')).command },
   bake: { summary: 'watch -> resolve -> pin -> check -> packer build -> gates -> publish', load: async () => (await import('./bake/command.ts')).command },
   sla: { summary: 'time-to-patch per release, overdue items', load: async () => (await import('./sla/command.ts')).command },
+  image: { summary: 'pull a golden image from the OCI image store (verified, resumable), or push a held bake', load: async () => (await import('./store/command.ts')).imageCommand },
+  channel: { summary: 'channel set <channel> <tag|digest> --reason: roll a channel back (or forward)', load: async () => (await import('./store/command.ts')).channelCommand },
+  revoke: { summary: 'revoke <tag|digest> --reason: withdraw an image; the channel falls back', load: async () => (await import('./store/command.ts')).revokeCommand },
 }
 
 function help(): string {

@@ -10,6 +10,8 @@ export interface Io {
   /** the clawbake checkout / work tree the command operates on */
   cwd: string
   now(): Date
+  /** stderr is a terminal (progress bars instead of plain lines) */
+  tty?: boolean
 }
 
 export function processIo(): Io {
@@ -19,6 +21,7 @@ export function processIo(): Io {
     env: process.env,
     cwd: process.env.CLAWBAKE_ROOT ?? process.cwd(),
     now: () => new Date(),
+    tty: process.stderr.isTTY === true,
   }
 }
 

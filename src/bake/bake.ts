@@ -60,6 +60,8 @@ export interface BakeRequest {
   probeKernel?: string
   /** rehearsal only: run just these gates (a verdict rehearsal; publish still requires every gate, so it never publishes) */
   onlyGates?: string[]
+  /** image store repository for the qcow2 (`--image-repo`); none: the entry is held until `clawbake image push` */
+  imageRepo?: string
 }
 
 export interface BakeDeps {
@@ -439,11 +441,13 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
     }
 
     const published = await stage('publish', async () => {
-      const r = publishImage({
+      const r = await publishImage({
         root, channel, tag, image: DEFAULT_IMAGE, digest: resolved.digest, platforms: resolved.platforms,
         artifact: outcome.artifact as CatalogArtifact, gates, gateReportFile: reportPath, requiredGates: GATE_IDS,
         urgency: release.urgency, releasedAt: release.publishedAt, bakeStartedAt: started.toISOString(), now: io.now(),
         bakeId, releaseUrl: release.url, advisories: release.advisories, masker,
+        // no boot-test stage yet: the channel moves by `clawbake channel set` after one
+        env: io.env, imageRepo: req.imageRepo ?? null, bootTestPassed: false, force: req.force,
       })
       return { value: r, detail: `${r.files.join(', ')} (time to patch ${r.entry.timeToPatchHours} h)` }
     }).catch(fail)

@@ -25,7 +25,7 @@ function cacheDir(env: Record<string, string | undefined>): string {
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
   '[--base ubuntu-24.04|debian-13|debian-13-mmdebstrap] [--base-image PATH|URL --base-checksum sha256:..] [--rehearsal [--rehearsal-avots tool|text] [--rehearsal-gates id,...]] ' +
-  '[--released-at ISO] [--var name=value ...] [--allow-prerelease] [--dry-run] [--force] [--json]'
+  '[--released-at ISO] [--var name=value ...] [--image-repo REPO] [--allow-prerelease] [--dry-run] [--force] [--json]'
 
 const options = {
   ...commonOptions,
@@ -36,6 +36,7 @@ const options = {
   digest: { type: 'string' },
   'released-at': { type: 'string' },
   repo: { type: 'string' },
+  'image-repo': { type: 'string' },
   var: { type: 'string', multiple: true },
   'allow-prerelease': { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
@@ -132,6 +133,8 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         ...(values.channel ? { channel: values.channel as Channel } : {}),
         ...(values['released-at'] ? { releasedAt: values['released-at'] } : {}),
         ...(values.repo ? { repo: values.repo } : {}),
+        // not the ghcr.io/<owner> default: in a workflow only the publish job may push
+        ...(values['image-repo'] || io.env.CLAWBAKE_IMAGE_REPO ? { imageRepo: values['image-repo'] || io.env.CLAWBAKE_IMAGE_REPO } : {}),
         allowPrerelease: values['allow-prerelease'],
         packerVars,
         ...(rehearsal ? {

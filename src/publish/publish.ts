@@ -1,7 +1,13 @@
 // Publishing a baked image: ONLY when every required gate passed and the image
-// is exactly what was pinned. Writes release notes, the CHANGELOG bullet and,
-// last, the catalog entry (the catalog is what makes it published), each file
-// atomically. A failed gate publishes nothing and names the gate.
+// is exactly what was pinned. A qcow2 goes to the image store first (pushed,
+// then verified); the channel tag moves last, and only when the bake says the
+// boot test passed. Then release notes, the CHANGELOG bullet and, last, the
+// catalog entry (the catalog is what makes it published), each file
+// atomically. A failed gate publishes nothing and names the gate; a failed
+// push or verification writes nothing and leaves the channel where it was.
+// A qcow2 with no image store to go to is recorded `held`: a file on the
+// build machine is never a channel's current image (`clawbake image push`
+// completes it later).
 import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
@@ -11,7 +17,8 @@ import { readPinRecord } from '../pins/record.ts'
 import type { Channel } from '../releases/version.ts'
 import { assertSchema } from '../schema/validate.ts'
 import { writeFileAtomic, writeJsonAtomic } from '../atomic.ts'
-import { CATALOG_SCHEMA, catalogPath, hoursBetween, readCatalog, type CatalogArtifact, type CatalogEntry } from './catalog.ts'
+import { actor, CATALOG_SCHEMA, catalogPath, currentIndex, eventFor, hoursBetween, readCatalog, revokedMatch, type Catalog, type CatalogArtifact, type CatalogEntry } from './catalog.ts'
+import { moveChannelTag, pushDiskImage, type PushResult } from '../store/push.ts'
 import { addChangelogEntry } from './changelog.ts'
 import { notesPath, renderNotes } from './notes.ts'
 
@@ -36,12 +43,37 @@ export interface PublishInput {
   advisories: { ghsaId: string; cveId: string | null; severity: string }[]
   /** every secret of the run: nothing that contains one is written */
   masker: Masker
+  /** the image store repository (`--image-repo`); null: the qcow2 is not pushed and its entry is held */
+  imageRepo?: string | null
+  /** the bake's verdict on the boot test of the captured image: the channel moves only when true */
+  bootTestPassed?: boolean
+  /** publish a qcow2 whose bytes were revoked before */
+  force?: boolean
+  env?: Record<string, string | undefined>
+  /** push progress (bytes of the layer the registry has) */
+  onProgress?: (done: number, total: number) => void
 }
 
 export interface PublishResult {
   entry: CatalogEntry
   /** files written, relative to the root */
   files: string[]
+  /** the push, when there was one */
+  push: PushResult | null
+  /** the channel (catalog and channel tag) now points at this entry */
+  moved: boolean
+}
+
+function gateSummary(report: GateReport): string {
+  return `${report.gates.filter(g => g.ok).length}/${report.gates.length} passed: ${report.gates.map(g => g.id).join(', ')}`
+}
+
+/** Refuse to publish bytes that were revoked (exit 1) unless forced. */
+export function assertNotRevoked(catalog: Catalog, digests: { manifestDigest?: string; sha256?: string }, force: boolean, file: string): void {
+  const hit = revokedMatch(catalog, digests)
+  if (hit && !force) {
+    throw new ClawbakeError(`this image (${hit.store?.reference}) was revoked; it is not published again without --force`, { file, field: '/events', rule: 'publish.revoked' }, 1)
+  }
 }
 
 /** Throws (exit 1) naming every failing or missing gate unless the report passed them all. */
@@ -69,7 +101,7 @@ function refuseSecrets(masker: Masker, text: string, file: string): void {
   }
 }
 
-export function publishImage(input: PublishInput): PublishResult {
+export async function publishImage(input: PublishInput): Promise<PublishResult> {
   const { root, channel } = input
   assertGatesPassed(input.gates, input.requiredGates, input.gateReportFile)
 
@@ -85,7 +117,33 @@ export function publishImage(input: PublishInput): PublishResult {
   }
 
   const catalog = readCatalog(root, channel)
-  const previous = catalog.entries.at(-1) ?? null
+  const catFile = catalogPath(root, channel)
+  const env = input.env ?? {}
+  const current = currentIndex(catalog)
+  const previous = current === null ? null : catalog.entries[current] ?? null
+  const disk = input.artifact.builder === 'qemu'
+  let push: PushResult | null = null
+  let moved = !disk
+  let moveError: unknown = null
+  if (disk && input.imageRepo) {
+    if (input.artifact.sha256) assertNotRevoked(catalog, { sha256: input.artifact.sha256 }, input.force ?? false, catFile)
+    push = await pushDiskImage({
+      file: join(root, input.artifact.id), repository: input.imageRepo, tag: input.tag, bakeId: input.bakeId, env,
+      expectSha256: input.artifact.sha256,
+      meta: { indexDigest: input.digest, channel, gates: gateSummary(input.gates), created: input.now.toISOString() },
+      now: () => input.now,
+      ...(input.onProgress ? { onProgress: input.onProgress } : {}),
+    })
+    if (input.bootTestPassed === true) {
+      try {
+        await moveChannelTag(push.store, channel, env)
+        moved = true
+      } catch (e) {
+        // the image is in the store and verified: record it, held, then say why the channel did not move
+        moveError = e
+      }
+    }
+  }
   const publishedAt = input.now.toISOString()
   const entry: CatalogEntry = {
     tag: input.tag,
@@ -101,13 +159,16 @@ export function publishImage(input: PublishInput): PublishResult {
     timeToPatchHours: Math.max(0, hoursBetween(input.releasedAt, publishedAt)),
     bakeId: input.bakeId,
     notes: notesPath(input.tag),
+    ...(push ? { store: push.store } : {}),
+    ...(moved ? {} : { held: true as const }),
   }
-  const next = { ...catalog, entries: [...catalog.entries, entry] }
-  const catFile = catalogPath(root, channel)
+  const entries = [...catalog.entries, entry]
+  const next: Catalog = { ...catalog, entries }
+  if (moved) next.events = [...catalog.events ?? [], eventFor(next, entries.length - 1, 'publish', actor(env), `bake ${input.bakeId}`, publishedAt)]
   assertSchema(CATALOG_SCHEMA, next, catFile, 'publish.catalog-invalid')
 
   const notesFile = join(root, notesPath(input.tag))
-  const notes = renderNotes(entry, { channel, releaseUrl: input.releaseUrl, advisories: input.advisories, previous: previous && previous.tag === entry.tag && previous.digest === entry.digest ? null : previous })
+  const notes = renderNotes(entry, { channel, releaseUrl: input.releaseUrl, advisories: input.advisories, previous: previous && previous.tag === entry.tag && previous.digest === entry.digest ? null : previous, revocations: (catalog.events ?? []).filter(e => e.action === 'revoke' && e.tag === input.tag) })
   const changelogFile = join(root, 'CHANGELOG.md')
   const changelogBefore = existsSync(changelogFile) ? readFileSync(changelogFile, 'utf8') : '# Changelog\n'
   const changelog = addChangelogEntry(changelogBefore, entry, channel)
@@ -127,5 +188,9 @@ export function publishImage(input: PublishInput): PublishResult {
   }
   writeJsonAtomic(catFile, next)
   files.push(`catalog/${channel}.json`)
-  return { entry, files }
+  if (moveError) {
+    const why = moveError instanceof ClawbakeError ? moveError.describe() : String(moveError)
+    throw new ClawbakeError(`the image is in the store and verified (${push?.store.reference}), recorded held; the ${channel} tag did not move: ${why}`, { file: catFile, rule: 'publish.channel-not-moved' }, moveError instanceof ClawbakeError ? moveError.exitCode : 2)
+  }
+  return { entry, files, push, moved }
 }

@@ -3,6 +3,10 @@
 // Authorization to another origin, and the auth flow (bearer token from the
 // `WWW-Authenticate` realm, reused until expiry; basic auth from the
 // environment). Counts requests, so the bench can say what a resolve costs.
+// Pushes use the same flows with a `pull,push` scope; request bodies are
+// Buffers or stream factories (a retry or a repeat after a challenge opens a
+// fresh stream), and blob downloads can be streamed instead of buffered.
+import type { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
 import { ClawbakeError } from '../errors.ts'
 import { assertSecureUrl, type ImageRef } from './reference.ts'
@@ -36,6 +40,32 @@ export interface Target {
   ref: ImageRef
   /** what the user asked for, for error messages: `ghcr.io/openclaw/openclaw:2026.9.6` */
   what: string
+  /**
+   * `push`: ask the token realm for `pull,push`. Set (`pull` or `push`) for
+   * clawbake's own image store: on ghcr.io, GITHUB_TOKEN is then offered when
+   * CLAWBAKE_REGISTRY_USER/PASSWORD are not set.
+   */
+  store?: 'pull' | 'push'
+}
+
+export type Method = 'HEAD' | 'GET' | 'POST' | 'PATCH' | 'PUT'
+
+/** A request body: bytes, or a factory for a fresh stream per attempt. */
+export type Body = Buffer | (() => Readable)
+
+export interface RequestOptions {
+  maxBytes: number
+  onChallenge?: 'repeat' | 'return'
+  body?: Body
+  /** false: one attempt, no retry (an upload PATCH: the caller asks the registry for its offset instead) */
+  retry?: boolean
+}
+
+export interface StreamReply {
+  status: number
+  headers: Record<string, string>
+  body: Readable
+  url: string
 }
 
 const MAX_REDIRECTS = 5
@@ -86,16 +116,28 @@ export class RegistrySession {
     this.tokens = opts.tokens ?? new TokenCache()
     this.now = opts.now ?? Date.now
     this.dispatcher = opts.dispatcher
+    this.#githubToken = opts.env.GITHUB_TOKEN || undefined
+    this.#githubActor = opts.env.GITHUB_ACTOR || undefined
   }
 
-  /** Credentials that may be offered to the registry of `ref` (CLAWBAKE_REGISTRY_HOST limits them to one host). */
-  credentialsFor(ref: ImageRef): Credentials | null {
+  /**
+   * Credentials that may be offered to the registry of `ref`
+   * (CLAWBAKE_REGISTRY_HOST limits them to one host). For clawbake's own image
+   * store on ghcr.io, the workflow's GITHUB_TOKEN when nothing else is set.
+   */
+  credentialsFor(ref: ImageRef, store?: 'pull' | 'push'): Credentials | null {
     const c = this.credentials
-    return c && (!c.host || c.host === ref.host) ? c : null
+    if (c && (!c.host || c.host === ref.host)) return c
+    if (!c && store && ref.host === 'ghcr.io' && this.#githubToken) return { user: this.#githubActor || 'clawbake', password: this.#githubToken, host: 'ghcr.io' }
+    return null
   }
 
-  #cacheKey(ref: ImageRef): string {
-    return TokenCache.key(ref.origin, ref.repository, this.credentialsFor(ref)?.user ?? null)
+  #githubToken: string | undefined
+  #githubActor: string | undefined
+
+  #cacheKey(target: Target): string {
+    const key = TokenCache.key(target.ref.origin, target.ref.repository, this.credentialsFor(target.ref, target.store)?.user ?? null)
+    return target.store === 'push' ? `${key} push` : key
   }
 
   /**
@@ -106,24 +148,66 @@ export class RegistrySession {
    * challenge is answered: a 401 from a redirect target (another origin)
    * could name any realm, and the credentials must not go there.
    */
-  async registry(target: Target, method: 'HEAD' | 'GET', path: string, headers: Record<string, string>, opts: { maxBytes: number; onChallenge?: 'repeat' | 'return' } = { maxBytes: 0 }): Promise<Reply & { reauthorized: boolean }> {
-    const url = new URL(`${target.ref.origin}/v2/${target.ref.repository}/${path}`)
-    const key = this.#cacheKey(target.ref)
+  async registry(target: Target, method: Method, path: string, headers: Record<string, string>, opts: RequestOptions = { maxBytes: 0 }): Promise<Reply & { reauthorized: boolean }> {
+    const url = this.registryUrl(target, path)
+    const key = this.#cacheKey(target)
     const cached = this.tokens.get(key, this.now())
-    const first = await this.send(method, url, { ...headers, ...(cached ? { authorization: cached } : {}) }, opts.maxBytes, target)
+    const sendOpts = { body: opts.body, retry: opts.retry }
+    const first = await this.send(method, url, { ...headers, ...(cached ? { authorization: cached } : {}) }, opts.maxBytes, target, sendOpts)
     if (first.status !== 401) return { ...first, reauthorized: false }
     if (new URL(first.url).origin !== url.origin) throw this.#unauthorized(target, first, 'a redirect target on another origin asked for credentials; not answering')
     this.tokens.delete(key)
     const authorization = await this.#answerChallenge(target, first)
     if (opts.onChallenge === 'return') return { ...first, reauthorized: true }
-    const second = await this.send(method, url, { ...headers, authorization }, opts.maxBytes, target)
+    const second = await this.send(method, url, { ...headers, authorization }, opts.maxBytes, target, sendOpts)
     return { ...second, reauthorized: true }
+  }
+
+  /** `blobs/...` under the repository, or an upload Location the registry handed out (same origin only). */
+  registryUrl(target: Target, path: string): URL {
+    if (!path.startsWith('/') && !/^https?:\/\//.test(path)) return new URL(`${target.ref.origin}/v2/${target.ref.repository}/${path}`)
+    const url = new URL(path, target.ref.origin)
+    if (url.origin !== target.ref.origin) {
+      throw new ClawbakeError(`the registry handed out an upload location on another origin (${url.origin}); not sending the image there`, { file: redact(url.href), rule: 'registry.upload-location' }, 1)
+    }
+    return url
+  }
+
+  /**
+   * A streamed GET (a blob too large to buffer): the challenge is answered as
+   * in registry(), redirects are followed (Authorization never crosses
+   * origins), no retries (the caller resumes with Range). The caller must
+   * consume or destroy `body`.
+   */
+  async stream(target: Target, path: string, headers: Record<string, string>): Promise<StreamReply> {
+    const url = this.registryUrl(target, path)
+    const key = this.#cacheKey(target)
+    for (let round = 0; ; round++) {
+      const cached = this.tokens.get(key, this.now())
+      let hdrs: Record<string, string> = { ...headers, ...(cached ? { authorization: cached } : {}) }
+      let at = url
+      for (let hop = 0; ; hop++) {
+        const res = await this.#open('GET', at, hdrs, undefined, false)
+        const reply = { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body as unknown as Readable, url: at.href }
+        if ([301, 302, 303, 307, 308].includes(reply.status)) {
+          reply.body.resume()
+          ;({ url: at, headers: hdrs } = this.#redirect(reply, at, hdrs, hop, target))
+          continue
+        }
+        if (reply.status !== 401 || round > 0) return reply
+        const body = await drain(reply.body, 1 << 16)
+        if (at.origin !== url.origin) throw this.#unauthorized(target, { ...reply, body }, 'a redirect target on another origin asked for credentials; not answering')
+        this.tokens.delete(key)
+        await this.#answerChallenge(target, { ...reply, body })
+        break
+      }
+    }
   }
 
   async #answerChallenge(target: Target, reply: Reply): Promise<string> {
     const challenge = parseChallenge(reply.headers['www-authenticate'])
-    const creds = this.credentialsFor(target.ref)
-    const key = this.#cacheKey(target.ref)
+    const creds = this.credentialsFor(target.ref, target.store)
+    const key = this.#cacheKey(target)
     if (challenge?.scheme === 'basic') {
       if (!creds) throw this.#unauthorized(target, reply, `the registry wants basic auth: set ${ENV_USER} and ${ENV_PASSWORD}`)
       const authorization = basicAuthorization(creds)
@@ -141,13 +225,13 @@ export class RegistrySession {
       throw new ClawbakeError(`token realm "${challenge.params.realm}" is not a URL`, { file: reply.url, rule: 'registry.token-realm' }, 2)
     }
     assertSecureUrl(realm, 'token realm', 'registry.insecure-realm')
-    const wanted = `repository:${target.ref.repository}:pull`
+    const wanted = `repository:${target.ref.repository}:${target.store === 'push' ? 'pull,push' : 'pull'}`
     const scope = challenge.params.scope?.split(' ').includes(wanted) ? challenge.params.scope : wanted
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service)
     for (const s of scope.split(' ')) realm.searchParams.append('scope', s)
     const tokenReply = await this.send('GET', realm, { accept: 'application/json', ...(creds ? { authorization: basicAuthorization(creds) } : {}) }, 1 << 20, target)
     if (tokenReply.status === 401 || tokenReply.status === 403) {
-      throw this.#unauthorized(target, tokenReply, creds ? `the token endpoint refused the credentials in ${ENV_USER}/${ENV_PASSWORD}` : 'the token endpoint refused an anonymous pull token')
+      throw this.#unauthorized(target, tokenReply, creds ? `the token endpoint refused the credentials in ${this.credentials ? `${ENV_USER}/${ENV_PASSWORD}` : 'GITHUB_TOKEN'}` : `the token endpoint refused an anonymous ${target.store === 'push' ? 'push (set CLAWBAKE_REGISTRY_USER/CLAWBAKE_REGISTRY_PASSWORD, or GITHUB_TOKEN for ghcr.io)' : 'pull'} token`)
     }
     if (tokenReply.status !== 200) {
       throw new ClawbakeError(`token endpoint answered HTTP ${tokenReply.status} for ${target.what}`, { file: realm.origin + realm.pathname, rule: 'registry.token-failed' }, 2)
@@ -173,39 +257,43 @@ export class RegistrySession {
    * origin; never http to a non-loopback host), retries 5xx/429 and network
    * errors with backoff, reads at most `maxBytes` of body.
    */
-  async send(method: 'HEAD' | 'GET', start: URL, headers: Record<string, string>, maxBytes: number, target: Target): Promise<Reply> {
+  async send(method: Method, start: URL, headers: Record<string, string>, maxBytes: number, target: Target, opts: { body?: Body | undefined; retry?: boolean | undefined } = {}): Promise<Reply> {
     let url = start
     let hdrs = { ...headers }
     for (let hop = 0; ; hop++) {
-      const reply = await this.#withRetries(method, url, hdrs, maxBytes, target)
+      const reply = await this.#withRetries(method, url, hdrs, maxBytes, target, opts)
+      // a 201/202 of an upload carries a Location too: only 3xx are redirects
       if (![301, 302, 303, 307, 308].includes(reply.status)) return reply
-      if (hop >= MAX_REDIRECTS) throw new ClawbakeError(`more than ${MAX_REDIRECTS} redirects fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-loop' }, 2)
-      const location = reply.headers.location
-      if (!location) throw new ClawbakeError(`redirect without Location fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-invalid' }, 2)
-      const next = new URL(location, url)
-      assertSecureUrl(next, 'redirect target', 'registry.insecure-redirect')
-      if (next.origin !== url.origin) {
-        // never forward credentials across hosts (e.g. a blob redirect to object storage)
-        const { authorization: _drop, ...rest } = hdrs
-        hdrs = rest
-      }
-      url = next
+      ;({ url, headers: hdrs } = this.#redirect(reply, url, hdrs, hop, target))
     }
   }
 
-  async #withRetries(method: 'HEAD' | 'GET', url: URL, headers: Record<string, string>, maxBytes: number, target: Target): Promise<Reply> {
+  /** The next hop of a redirect: https (or loopback) only, and never credentials across hosts (a blob redirect to object storage). */
+  #redirect(reply: { headers: Record<string, string> }, url: URL, headers: Record<string, string>, hop: number, target: Target): { url: URL; headers: Record<string, string> } {
+    if (hop >= MAX_REDIRECTS) throw new ClawbakeError(`more than ${MAX_REDIRECTS} redirects fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-loop' }, 2)
+    const location = reply.headers.location
+    if (!location) throw new ClawbakeError(`redirect without Location fetching ${target.what}`, { file: redact(url.href), rule: 'registry.redirect-invalid' }, 2)
+    const next = new URL(location, url)
+    assertSecureUrl(next, 'redirect target', 'registry.insecure-redirect')
+    if (next.origin === url.origin) return { url: next, headers }
+    const { authorization: _drop, ...rest } = headers
+    return { url: next, headers: rest }
+  }
+
+  async #withRetries(method: Method, url: URL, headers: Record<string, string>, maxBytes: number, target: Target, opts: { body?: Body | undefined; retry?: boolean | undefined }): Promise<Reply> {
+    const retries = opts.retry === false ? 0 : this.retries
     for (let attempt = 0; ; attempt++) {
       let reply: Reply | null = null
       let failure: unknown = null
       try {
-        reply = await this.#once(method, url, headers, maxBytes)
+        reply = await this.#once(method, url, headers, maxBytes, opts.body)
       } catch (e) {
         if (e instanceof ClawbakeError) throw e
         failure = e
       }
       const retryable = failure !== null || (reply !== null && RETRY_STATUS.has(reply.status))
       if (!retryable) return reply!
-      if (attempt >= this.retries) {
+      if (attempt >= retries) {
         if (reply) {
           throw new ClawbakeError(`registry answered HTTP ${reply.status} for ${target.what} after ${attempt + 1} attempts`, { file: redact(url.href), rule: reply.status === 429 ? 'registry.rate-limited' : 'registry.unavailable' }, 2)
         }
@@ -224,16 +312,22 @@ export class RegistrySession {
     }
   }
 
-  async #once(method: 'HEAD' | 'GET', url: URL, headers: Record<string, string>, maxBytes: number): Promise<Reply> {
+  /** One request. `deadline`: the whole exchange within 2x the timeout (not for a GiB blob, whose every read still times out). */
+  async #open(method: Method, url: URL, headers: Record<string, string>, body: Body | undefined, deadline: boolean) {
     this.requests++
-    const res = await request(url, {
+    return await request(url, {
       method,
       headers: { 'user-agent': 'clawbake', ...headers },
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      signal: AbortSignal.timeout(this.timeoutMs * 2),
+      ...(deadline ? { signal: AbortSignal.timeout(this.timeoutMs * 2) } : {}),
+      ...(body !== undefined ? { body: Buffer.isBuffer(body) ? body : body() } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
     })
+  }
+
+  async #once(method: Method, url: URL, headers: Record<string, string>, maxBytes: number, body?: Body): Promise<Reply> {
+    const res = await this.#open(method, url, headers, body, body === undefined || Buffer.isBuffer(body))
     const chunks: Buffer[] = []
     let size = 0
     for await (const chunk of res.body) {
@@ -246,6 +340,17 @@ export class RegistrySession {
     }
     return { status: res.statusCode, headers: flatHeaders(res.headers), body: Buffer.concat(chunks), url: url.href }
   }
+}
+
+/** Read at most `max` bytes of a stream (an error body), discard the rest. */
+async function drain(body: Readable, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    if (size < max) chunks.push(chunk as Buffer)
+    size += (chunk as Buffer).length
+  }
+  return Buffer.concat(chunks).subarray(0, max)
 }
 
 /** URLs in errors carry no query (token endpoints put scopes and sometimes secrets there). */

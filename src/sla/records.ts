@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
 import { CHANNELS, parseVersion, type Channel, type OpenclawVersion } from '../releases/version.ts'
 import { assertSchema } from '../schema/validate.ts'
+import { firstMovedAt, type Catalog } from '../publish/catalog.ts'
 import { URGENCIES, type Urgency } from './window.ts'
 
 export const RELEASES_SCHEMA = 'releases-record.schema.json'
@@ -37,9 +38,23 @@ export interface PublishedImage {
   publishedAt: string
 }
 
+/** An image withdrawn with `clawbake revoke`. */
+export interface Revocation {
+  channel: Channel
+  /** OpenClaw tag */
+  tag: string
+  /** the store's immutable tag */
+  image: string | null
+  manifestDigest: string | null
+  at: string
+  who: string
+  reason: string
+}
+
 export interface SlaRecords {
   releases: WatchedRelease[]
   published: PublishedImage[]
+  revocations: Revocation[]
   /** files read, relative to the project root, in the order read */
   files: string[]
   /** files that were expected but are not there yet */
@@ -58,7 +73,7 @@ export function catalogFile(root: string, channel: Channel): string {
 
 /** Read catalog/releases.json and every catalog/<channel>.json under `root`. */
 export function readSlaRecords(root: string): SlaRecords {
-  const out: SlaRecords = { releases: [], published: [], files: [], missing: [] }
+  const out: SlaRecords = { releases: [], published: [], revocations: [], files: [], missing: [] }
   const rf = releasesFile(root)
   const releases = readJson(rf)
   if (releases === undefined) out.missing.push('catalog/releases.json')
@@ -75,6 +90,7 @@ export function readSlaRecords(root: string): SlaRecords {
     }
     out.files.push(`catalog/${channel}.json`)
     out.published.push(...parseCatalog(catalog, cf, channel))
+    out.revocations.push(...catalogRevocations(catalog as Catalog, channel))
   }
   return out
 }
@@ -135,15 +151,18 @@ export function parseCatalog(value: unknown, file: string, expected: Channel): P
   if (doc.schemaVersion !== 1) fail(file, '/schemaVersion', 'must be 1')
   const ch = channel(doc.channel, file, '/channel')
   if (ch !== expected) fail(file, '/channel', `is "${ch}" but the file is the ${expected} catalog`)
-  return array(doc.entries, file, '/entries').map((raw, i) => {
+  // an entry held back (not moved to) carries nothing until the channel first moves to it
+  return array(doc.entries, file, '/entries').flatMap((raw, i) => {
     const at = `/entries/${i}`
     const e = object(raw, file, at)
     const tag = string(e.tag, file, `${at}/tag`)
     const version = parseVersion(tag, { file, field: `${at}/tag` })
     const releasedAt = timestamp(e.releasedAt, file, `${at}/releasedAt`)
-    const publishedAt = timestamp(e.publishedAt, file, `${at}/publishedAt`)
+    const moved = firstMovedAt(value as Catalog, i)
+    if (moved === null) return []
+    const publishedAt = timestamp(e.held ? moved : e.publishedAt, file, `${at}/publishedAt`)
     if (Date.parse(publishedAt) < Date.parse(releasedAt)) fail(file, `${at}/publishedAt`, `image published ${publishedAt} before its release (${releasedAt})`)
-    return {
+    return [{
       tag: version.version,
       version,
       channel: ch,
@@ -151,8 +170,14 @@ export function parseCatalog(value: unknown, file: string, expected: Channel): P
       urgency: urgency(e.urgency, file, `${at}/urgency`, true),
       releasedAt,
       publishedAt,
-    }
+    }]
   })
+}
+
+export function catalogRevocations(catalog: Catalog, channel: Channel): Revocation[] {
+  return (catalog.events ?? []).filter(e => e.action === 'revoke').map(e => ({
+    channel, tag: e.tag, image: catalog.entries[e.entry]?.store?.tag ?? null, manifestDigest: e.manifestDigest, at: e.at, who: e.who, reason: e.reason,
+  }))
 }
 
 function fail(file: string, field: string, message: string): never {

@@ -70,6 +70,11 @@ export function markdown(report: SlaReport): string {
     lines.push(`| ${cell(r.tag)} | ${r.channel} | ${r.urgency ?? '-'} | ${when(r.releasedAt)} | ${when(r.dueBy)} | ${cell(published)} | ${ttp} | ${mark}${cell(status(r))} |`)
   }
   lines.push('')
+  if (report.revocations.length) {
+    lines.push('#### Revoked images', '', '| channel | release | image | revoked | by | reason |', '|---|---|---|---|---|---|')
+    for (const r of report.revocations) lines.push(`| ${r.channel} | ${cell(r.tag)} | ${cell(r.image ?? r.manifestDigest ?? '-')} | ${when(r.at)} | ${cell(r.who)} | ${cell(r.reason)} |`)
+    lines.push('')
+  }
   return lines.join('\n')
 }
 
@@ -86,5 +91,8 @@ export function text(report: SlaReport): string {
   const out = [`sla: ${headline(report)} (as of ${when(report.now)})`]
   if (report.sources.missing.length) out.push(`sla: not recorded yet: ${report.sources.missing.join(', ')}`)
   if (rows.length) out.push('', fmt(header), ...rows.map(fmt))
+  if (report.revocations.length) {
+    out.push('', ...report.revocations.map(r => `revoked: ${r.channel} ${r.image ?? r.tag} (${r.manifestDigest ?? 'no store digest'}) ${when(r.at)} by ${r.who}: ${r.reason}`))
+  }
   return out.join('\n') + '\n'
 }

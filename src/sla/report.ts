@@ -6,7 +6,7 @@
 // breached: published after dueBy, or still open and now past dueBy.
 import type { Channel } from '../releases/version.ts'
 import { compareVersions } from '../releases/version.ts'
-import type { PublishedImage, SlaRecords, WatchedRelease } from './records.ts'
+import type { PublishedImage, Revocation, SlaRecords, WatchedRelease } from './records.ts'
 import { dueByFor, hoursBetween, SLA_HOURS, type Urgency } from './window.ts'
 
 export interface SlaRelease {
@@ -36,6 +36,8 @@ export interface SlaReport {
   releases: SlaRelease[]
   open: Pick<SlaRelease, 'tag' | 'channel' | 'urgency' | 'releasedAt' | 'dueBy' | 'hours' | 'remainingHours' | 'breached'>[]
   breaches: { critical: number; routine: number; total: number }
+  /** images withdrawn with `clawbake revoke`, newest first */
+  revocations: Revocation[]
   sources: { read: string[]; missing: string[] }
 }
 
@@ -126,6 +128,9 @@ export function slaReport(all: SlaRecords, now: Date, filter: SlaFilter = {}): S
       .filter(r => r.state === 'open')
       .map(({ tag, channel, urgency, releasedAt, dueBy, hours, remainingHours, breached }) => ({ tag, channel, urgency, releasedAt, dueBy, hours, remainingHours, breached })),
     breaches,
+    revocations: (all.revocations ?? [])
+      .filter(r => Date.parse(r.at) <= t && (!filter.channel || r.channel === filter.channel))
+      .sort((a, b) => Date.parse(b.at) - Date.parse(a.at)),
     sources: { read: records.files, missing: records.missing },
   }
 

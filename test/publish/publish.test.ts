@@ -34,7 +34,7 @@ function input(root: string, over: Partial<PublishInput> = {}): PublishInput {
 
 t.test('publishes catalog entry, notes and CHANGELOG bullet; appends on the next publish', async t => {
   const root = tempTree(t)
-  const r = publishImage(input(root))
+  const r = await publishImage(input(root))
   t.same(r.files, ['catalog/notes/2026.9.6.md', 'CHANGELOG.md', 'catalog/stable.json'])
   const catalog = JSON.parse(readFileSync(join(root, 'catalog', 'stable.json'), 'utf8'))
   t.ok(schemaValidator('catalog.schema.json')(catalog))
@@ -53,7 +53,7 @@ t.test('publishes catalog entry, notes and CHANGELOG bullet; appends on the next
   const section = changelog.slice(unreleased, sectionEnd < 0 ? undefined : sectionEnd)
   t.equal(section.filter(l => l === '### Changed').length, 1, 'no second Changed heading')
 
-  publishImage(input(root, { now: new Date('2026-11-22T10:00:00Z'), bakeId: 'b-2' }))
+  await publishImage(input(root, { now: new Date('2026-11-22T10:00:00Z'), bakeId: 'b-2' }))
   const again = readCatalog(root, 'stable')
   t.equal(again.entries.length, 2, 'appended, never replaced')
   t.equal(again.entries.at(-1)?.bakeId, 'b-2', 'the last entry is current')
@@ -63,10 +63,10 @@ t.test('publishes catalog entry, notes and CHANGELOG bullet; appends on the next
 t.test('a failed or missing gate publishes nothing and names the gate', async t => {
   const root = tempTree(t)
   const before = snapshot(root)
-  t.throws(() => publishImage(input(root, { gates: report({ 'owner-exec': false }) })), { rule: 'publish.gate-failed', exitCode: 1, message: /gate failed: owner-exec \(owner-exec failed: 401/, field: '/gates/5' })
+  await t.rejects(publishImage(input(root, { gates: report({ 'owner-exec': false }) })), { rule: 'publish.gate-failed', exitCode: 1, message: /gate failed: owner-exec \(owner-exec failed: 401/, field: '/gates/5' })
   const partial = report()
   partial.gates = partial.gates.filter(g => g.id !== 'no-secret-left')
-  t.throws(() => publishImage(input(root, { gates: partial })), { message: /no-secret-left \(did not run\)/ })
+  await t.rejects(publishImage(input(root, { gates: partial })), { message: /no-secret-left \(did not run\)/ })
   t.throws(() => assertGatesPassed({ ok: false, openclawVersion: 'x', gates: report().gates }, GATE_IDS, 'f'), { name: 'ClawbakeError', rule: 'publish.gate-failed' })
   t.same([...snapshot(root)], [...before])
 })
@@ -74,7 +74,7 @@ t.test('a failed or missing gate publishes nothing and names the gate', async t 
 t.test('a digest other than the pin publishes nothing', async t => {
   const root = tempTree(t)
   const before = snapshot(root)
-  t.throws(() => publishImage(input(root, { digest: 'sha256:' + 'f'.repeat(64) })), { name: 'ClawbakeError', rule: 'publish.pin-mismatch', file: join(root, 'pins.lock.json') })
+  await t.rejects(publishImage(input(root, { digest: 'sha256:' + 'f'.repeat(64) })), { name: 'ClawbakeError', rule: 'publish.pin-mismatch', file: join(root, 'pins.lock.json') })
   t.same([...snapshot(root)], [...before])
 })
 
@@ -84,7 +84,7 @@ t.test('a secret anywhere in what would be written publishes nothing', async t =
   const key = testKey()
   const leaky = report()
   leaky.gates[4] = { id: 'avots-smoke', ok: true, detail: `called with key ${key}`, ms: 3 }
-  t.throws(() => publishImage(input(root, { gates: leaky, masker: createMasker([key]) })), { name: 'ClawbakeError', rule: 'publish.secret-leak' })
+  await t.rejects(publishImage(input(root, { gates: leaky, masker: createMasker([key]) })), { name: 'ClawbakeError', rule: 'publish.secret-leak' })
   t.same([...snapshot(root)], [...before])
 })
 
@@ -92,13 +92,13 @@ t.test('a corrupt catalog is refused, not overwritten', async t => {
   const root = tempTree(t)
   mkdirSync(join(root, 'catalog'), { recursive: true })
   writeFileSync(join(root, 'catalog', 'stable.json'), JSON.stringify({ schemaVersion: 1, channel: 'stable', entries: [{ tag: '2026.9.6' }] }))
-  t.throws(() => publishImage(input(root)), { name: 'ClawbakeError', rule: 'catalog.corrupt' })
+  await t.rejects(publishImage(input(root)), { name: 'ClawbakeError', rule: 'catalog.corrupt' })
   t.notOk(existsSync(join(root, 'catalog', 'notes')))
 })
 
 t.test('catalog schema: an entry with a failed gate is not a valid catalog', async t => {
   const root = tempTree(t)
-  publishImage(input(root))
+  await publishImage(input(root))
   const catalog = JSON.parse(readFileSync(join(root, 'catalog', 'stable.json'), 'utf8'))
   catalog.entries[0].gates.gates[0].ok = false
   const v = schemaValidator('catalog.schema.json')

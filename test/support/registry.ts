@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib'
 import { startTokenServer, type TokenServer } from '../standins/registry-token.ts'
 import { pushImage as skopeoPush, registryRawDigest, REPOSITORY, startRegistry as startDockerRegistry, type RegistryAuth } from '../../src/rehearsal/registry.ts'
 import type { Daemon } from '../../src/proc/run.ts'
+import { tarHeader, tarTrailer } from '../../src/store/disk-image.ts'
 
 export { REPOSITORY }
 
@@ -139,26 +140,9 @@ function sha256(b: Buffer | string): string {
   return 'sha256:' + createHash('sha256').update(b).digest('hex')
 }
 
-/** A one-file ustar archive, built by hand (512-byte header, checksum, padding). */
+/** A one-file ustar archive (the header clawbake's image store writes, its padding and end-of-archive). */
 export function tarOneFile(name: string, content: Buffer): Buffer {
-  const header = Buffer.alloc(512)
-  const put = (s: string, off: number, len: number) => header.write(s.slice(0, len), off, len, 'ascii')
-  const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0'
-  put(name, 0, 100)
-  put(octal(0o644, 8), 100, 8)
-  put(octal(0, 8), 108, 8)
-  put(octal(0, 8), 116, 8)
-  put(octal(content.length, 12), 124, 12)
-  put(octal(0, 12), 136, 12)
-  header.fill(' ', 148, 156)
-  put('0', 156, 1)
-  put('ustar\0', 257, 6)
-  put('00', 263, 2)
-  let sum = 0
-  for (const b of header) sum += b
-  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8)
-  const pad = Buffer.alloc((512 - (content.length % 512)) % 512)
-  return Buffer.concat([header, content, pad, Buffer.alloc(1024)])
+  return Buffer.concat([tarHeader(name, content.length), content, tarTrailer(content.length)])
 }
 
 /**

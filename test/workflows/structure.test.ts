@@ -83,7 +83,7 @@ t.test('permissions: nothing by default, the least each job needs', async t => {
       plan: {},
       'bake-qemu': { contents: 'read' },
       'bake-cloud': { contents: 'read', 'id-token': 'write' },
-      publish: { contents: 'write' },
+      publish: { contents: 'write', packages: 'write' },
     },
     'ci.yml': { test: { contents: 'read' } },
     'deadman.yml': {
@@ -106,6 +106,9 @@ t.test('permissions: nothing by default, the least each job needs', async t => {
   // id-token (OIDC) only where a cloud builder needs it
   const oidc = all.flatMap(({ file, wf }) => Object.entries(wf.jobs).filter(([, j]) => typeof j.permissions === 'object' && j.permissions['id-token']).map(([id]) => `${file}:${id}`))
   t.same(oidc, ['bake.yml:bake-cloud'])
+  // pushing to the image store only where the image is pushed
+  const packages = all.flatMap(({ file, wf }) => Object.entries(wf.jobs).filter(([, j]) => typeof j.permissions === 'object' && j.permissions.packages).map(([id]) => `${file}:${id}`))
+  t.same(packages, ['bake.yml:publish'])
 })
 
 t.test('secrets only in the protected environment; cloud credentials by OIDC', async t => {
