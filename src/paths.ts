@@ -1,6 +1,7 @@
 // Where things are. PACKAGE_ROOT holds clawbake's own code and schemas; the
 // project root (Io.cwd, CLAWBAKE_ROOT) holds what a command reads and writes,
 // so tests run commands against a temp copy of the tree.
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -42,4 +43,9 @@ export function projectPaths(root: string): ProjectPaths {
     catalog: join(root, 'catalog'),
     state: join(root, '.clawbake'),
   }
+}
+
+/** Built things kept between runs (the OpenClaw CLIs, bake bases, rehearsal images): CLAWBAKE_CACHE, else ~/.cache/clawbake. */
+export function cacheRoot(env: Record<string, string | undefined> = process.env): string {
+  return env.CLAWBAKE_CACHE ? env.CLAWBAKE_CACHE : join(homedir(), '.cache', 'clawbake')
 }

@@ -105,7 +105,7 @@ fi
 id sandbox >/dev/null 2>&1 || useradd --system --create-home --home-dir /srv/openclaw-sandbox --shell /bin/bash sandbox
 # '*': no password can ever match, but not "locked" (sshd without PAM refuses locked accounts).
 usermod -p '*' sandbox
-install -d -o sandbox -g sandbox -m 0700 /srv/openclaw-sandbox /srv/openclaw-sandbox/workspaces
+install -d -o sandbox -g sandbox -m 0700 /srv/openclaw-sandbox /srv/openclaw-sandbox/workspaces /srv/openclaw-sandbox/.tmp
 chown sandbox:sandbox "$sandbox_etc/ssh_host_ed25519_key"
 install -m 0644 "$root/sandbox/openclaw-sandbox.socket" "$root/sandbox/openclaw-sandbox@.service" /etc/systemd/system/
 systemctl daemon-reload

@@ -58,6 +58,8 @@ export interface BakeRequest {
   extraSecrets?: { name: string; value: string }[]
   /** qemu: a kernel to probe the accelerator with (else the host's, else TCG without a probe) */
   probeKernel?: string
+  /** Ctrl-C / SIGTERM: Packer stops its VM, the bake fails, the lock is released */
+  signal?: AbortSignal
   /** rehearsal only: run just these gates (a verdict rehearsal; publish still requires every gate, so it never publishes) */
   onlyGates?: string[]
   /** image store repository for the qcow2 (`--image-repo`); none: the entry is held until `clawbake image push` */
@@ -365,6 +367,7 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       },
       masker,
       log: line => appendFileSync(logFile as string, line + '\n'),
+      ...(req.signal ? { signal: req.signal } : {}),
     }
     const varFile = join(runDir, 'bake.pkrvars.json')
 
@@ -380,6 +383,7 @@ export async function runBake(req: BakeRequest, io: Io, deps: BakeDeps): Promise
       const b = await packerBuild({ ...packerRun, progress: line => say(`[${fmtElapsed(Date.now() - t0)}] build     | ${line}`) }, varFile, req.builder)
       return { value: b, detail: b.code === 0 ? 'packer build finished' : `packer build failed (exit ${b.code})` }
     }).catch(fail)
+    if (req.signal?.aborted) fail(new ClawbakeError('interrupted: Packer was stopped (it stops the VM and removes what it made); nothing was published', { rule: 'bake.interrupted' }, 2))
 
     // --- the gate report: the only thing that decides publication
     const statusPath = join(runDir, 'gate-status')

@@ -12,15 +12,11 @@ import { realStages } from './stages.ts'
 import { GATE_IDS } from './contract.ts'
 import { startRehearsal, type Rehearsal } from './rehearsal.ts'
 import { buildDebianBase } from '../vm/debian-base.ts'
-import { projectPaths } from '../paths.ts'
+import { cacheRoot, projectPaths } from '../paths.ts'
 import { join } from 'node:path'
-import { homedir } from 'node:os'
 import { randomBytes } from 'node:crypto'
 
-/** Built bases and rehearsal images live here between bakes (CLAWBAKE_CACHE, as for the OpenClaw CLI). */
-function cacheDir(env: Record<string, string | undefined>): string {
-  return env.CLAWBAKE_CACHE ?? join(homedir(), '.cache', 'clawbake')
-}
+
 
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
@@ -100,18 +96,21 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
 
   let rehearsal: Rehearsal | null = null
   let bakeIo = io
-  const onSignal = () => {
-    io.err('clawbake bake: interrupted: stopping the VM, the registries and the stand-ins\n')
-    void rehearsal?.stop().finally(() => process.exit(130))
-    if (!rehearsal) process.exit(130)
+  // Ctrl-C / SIGTERM: Packer gets SIGINT and stops its VM, the bake fails and releases its lock, the rehearsal's
+  // registries and stand-in are stopped by PID (finally, below); a second signal exits at once
+  const abort = new AbortController()
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(130)
+    io.err(`clawbake bake: ${sig}: stopping Packer and its VM${values.rehearsal ? ', the registries and the stand-in' : ''}\n`)
+    abort.abort()
   }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   if (values.rehearsal && !values['dry-run']) {
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
     const runDir = join(projectPaths(io.cwd).state, 'rehearsal', `${values.tag}-${stamp}-${randomBytes(2).toString('hex')}`)
     rehearsal = await startRehearsal({
-      tag: values.tag, projectRoot: io.cwd, runDir, cacheDir: cacheDir(io.env),
+      tag: values.tag, projectRoot: io.cwd, runDir, cacheDir: cacheRoot(io.env),
       ...(values['rehearsal-avots'] ? { avotsMode: values['rehearsal-avots'] as 'tool' | 'text' } : {}),
       ...(io.env.AVOTS_API_KEY ? { avotsKey: io.env.AVOTS_API_KEY } : {}),
       log: l => io.err(l + '\n'),
@@ -121,7 +120,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
     bakeIo = { ...io, cwd: rehearsal.root, env: { ...io.env, ...rehearsal.env } }
     io.err(`rehearsal: the bake runs on the scratch tree ${rehearsal.root}; it publishes into its catalog/\n`)
   } else if (ownBase && !values['dry-run']) {
-    const b = await buildDebianBase({ cacheDir: join(cacheDir(io.env), 'base'), log: l => io.err(`base | ${l}\n`) })
+    const b = await buildDebianBase({ cacheDir: join(cacheRoot(io.env), 'base'), log: l => io.err(`base | ${l}\n`) })
     Object.assign(packerVars, { ubuntu_image_url: b.qcow2, ubuntu_image_checksum: `sha256:${b.sha256}` })
   }
   try {
@@ -137,8 +136,10 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         ...(values['image-repo'] || io.env.CLAWBAKE_IMAGE_REPO ? { imageRepo: values['image-repo'] || io.env.CLAWBAKE_IMAGE_REPO } : {}),
         allowPrerelease: values['allow-prerelease'],
         packerVars,
+        signal: abort.signal,
         ...(rehearsal ? {
           image: rehearsal.image,
+          ...(values['image-repo'] ? {} : { imageRepo: rehearsal.imageRepo }),
           guestfwd: rehearsal.guestfwd,
           extraSecrets: rehearsal.secrets,
           probeKernel: rehearsal.kernel,

@@ -3,15 +3,13 @@
 // is masked before it reaches the screen or the run log (Packer 1.6.6 prints
 // sensitive variables in clear). Secrets reach Packer only as PKR_VAR_*
 // environment variables, never on its command line.
-import { spawn, execFile } from 'node:child_process'
 import { accessSync, constants, existsSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { promisify } from 'node:util'
 import { ClawbakeError } from '../errors.ts'
 import type { Masker } from './mask.ts'
-import { describePackerEvent, lineSplitter, parsePackerLine, type PackerEvent } from './machine-readable.ts'
+import { describePackerEvent, parsePackerLine, type PackerEvent } from './machine-readable.ts'
+import { run, runOk } from '../proc/run.ts'
 
-const run = promisify(execFile)
 
 export type Builder = 'qemu' | 'amazon-ebs' | 'null'
 export const BUILDERS: readonly Builder[] = ['qemu', 'amazon-ebs', 'null']
@@ -61,7 +59,7 @@ export interface PackerInfo {
 }
 
 export async function packerInfo(bin: string, env: Record<string, string | undefined>): Promise<PackerInfo> {
-  const { stdout } = await run(bin, ['version'], { env: packerEnv(env) })
+  const { stdout } = await runOk(bin, ['version'], { env: packerEnv(env), rule: 'bake.packer-version' })
   const m = /Packer v?(\d+)\.(\d+)\.(\d+)/.exec(stdout)
   if (!m) throw new ClawbakeError(`cannot read the Packer version from "${stdout.trim()}"`, { file: bin, rule: 'bake.packer-version' }, 2)
   const [maj, min] = [Number(m[1]), Number(m[2])]
@@ -78,6 +76,8 @@ export interface PackerRun {
   progress?: (line: string) => void
   /** every raw output line, masked (the run log) */
   log?: (line: string) => void
+  /** abort the build: Packer gets SIGINT (it stops the VM and cleans up) */
+  signal?: AbortSignal
 }
 
 export interface PackerResult {
@@ -89,48 +89,39 @@ export interface PackerResult {
   output: string
 }
 
-function spawnPacker(args: string[], r: PackerRun, machineReadable: boolean): Promise<PackerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(r.bin, args, {
-      cwd: r.dir,
-      env: packerEnv(r.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const events: PackerEvent[] = []
-    const errors: string[] = []
-    let output = ''
-    const onLine = (raw: string) => {
-      const line = r.masker.mask(raw)
-      r.log?.(line)
-      output += line + '\n'
-      if (!machineReadable) return
-      const e = parsePackerLine(line)
-      if (!e) {
-        if (line.trim()) r.progress?.(line)
-        return
-      }
-      events.push(e)
-      if (e.type === 'error' && e.target) errors.push(e.data.join(','))
-      if (e.type === 'ui' && e.data[0] === 'error') errors.push(e.data.slice(1).join(',').trim())
-      const text = describePackerEvent(e)
-      if (text) for (const l of text.split('\n')) if (l.trim()) r.progress?.(l)
-    }
-    const out = lineSplitter(onLine)
-    const err = lineSplitter(raw => {
-      const line = r.masker.mask(raw)
-      r.log?.(line)
-      output += line + '\n'
+async function spawnPacker(args: string[], r: PackerRun, machineReadable: boolean): Promise<PackerResult> {
+  const events: PackerEvent[] = []
+  const errors: string[] = []
+  let output = ''
+  const onOut = (line: string) => {
+    r.log?.(line)
+    output += line + '\n'
+    if (!machineReadable) return
+    const e = parsePackerLine(line)
+    if (!e) {
       if (line.trim()) r.progress?.(line)
-    })
-    child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d))
-    child.on('error', reject)
-    child.on('close', code => {
-      out.end()
-      err.end()
-      resolve({ code: code ?? 1, events, errors, output })
-    })
+      return
+    }
+    events.push(e)
+    if (e.type === 'error' && e.target) errors.push(e.data.join(','))
+    if (e.type === 'ui' && e.data[0] === 'error') errors.push(e.data.slice(1).join(',').trim())
+    const text = describePackerEvent(e)
+    if (text) for (const l of text.split('\n')) if (l.trim()) r.progress?.(l)
+  }
+  const onErr = (line: string) => {
+    r.log?.(line)
+    output += line + '\n'
+    if (line.trim()) r.progress?.(line)
+  }
+  const res = await run(r.bin, args, {
+    cwd: r.dir,
+    env: packerEnv(r.env),
+    masker: r.masker,
+    onLine: (line, stream) => (stream === 'stdout' ? onOut : onErr)(line),
+    // Ctrl-C: Packer stops its VM and removes what it made; whatever is left of its process group after 60 s is killed
+    ...(r.signal ? { signal: r.signal, abortWith: 'SIGINT' as const, abortGraceMs: 60_000 } : {}),
   })
+  return { code: res.code ?? 1, events, errors, output }
 }
 
 export function varArgs(varFile: string, builder: Builder): string[] {

@@ -9,7 +9,8 @@
 //     throw-away CA, qemu guestfwd of a guest address to it), so the VM pulls
 //     the production reference ghcr.io/openclaw/openclaw:<tag>@sha256:...;
 //   - a Debian 13 cloud base built with mmdebstrap (cached);
-//   - the avots stand-in on 127.0.0.1, which the VM reaches as 10.0.2.2.
+//   - the avots stand-in on 127.0.0.1, which the VM reaches as 10.0.2.2;
+//   - the image store: the same loopback registry, repository clawbake-images.
 // The bake works on a scratch copy of the project tree, so pins, changelog
 // and the catalog it publishes land there, never in the checkout.
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
@@ -33,6 +34,8 @@ export interface Rehearsal {
   image: string
   /** the index digest the registry holds */
   digest: string
+  /** the image store the rehearsal publishes the qcow2 to (the same loopback registry, repository clawbake-images) */
+  imageRepo: string
   /** the kernel of the base, for the accelerator probe */
   kernel: string
   /** Packer variables: the base image, the registry trust, the guestfwd */
@@ -112,6 +115,7 @@ export async function startRehearsal(opts: {
       root,
       image: `${registries.plain.host}/openclaw/openclaw`,
       digest: registries.digest,
+      imageRepo: `${registries.plain.host}/clawbake-images`,
       kernel: base.kernel,
       packerVars: {
         ubuntu_image_url: base.qcow2,

@@ -65,9 +65,11 @@ export function listenersOf(pids: number[]): Listener[] {
     }
   }
   const out: Listener[] = []
+  // the socket tables of the processes' own network namespace (a container's is not this process's)
+  const netns = pids.find(pid => { try { readdirSync(`/proc/${pid}/net`); return true } catch { return false } })
   for (const proto of ['tcp', 'tcp6', 'udp', 'udp6'] as const) {
     let table = ''
-    try { table = readFileSync(`/proc/net/${proto}`, 'utf8') } catch { continue }
+    try { table = readFileSync(netns ? `/proc/${netns}/net/${proto}` : `/proc/net/${proto}`, 'utf8') } catch { continue }
     for (const line of table.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/)
       if (f.length < 10) continue

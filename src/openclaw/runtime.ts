@@ -2,10 +2,9 @@
 // registry, installed once per version into a cache dir and run with a
 // Node >= 24.16 (upstream's requirement). The same CLI the pinned image runs.
 import { existsSync, mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { envError } from '../errors.ts'
-import { PACKAGE_ROOT } from '../paths.ts'
+import { cacheRoot, PACKAGE_ROOT } from '../paths.ts'
 import { run, tail } from '../proc/run.ts'
 import { parseVersion } from '../releases/version.ts'
 
@@ -37,7 +36,7 @@ export function node24(env: Record<string, string | undefined> = process.env): s
 }
 
 export function openclawCacheDir(env: Record<string, string | undefined> = process.env): string {
-  return env.CLAWBAKE_CACHE ? join(env.CLAWBAKE_CACHE, 'openclaw') : join(homedir(), '.cache', 'clawbake', 'openclaw')
+  return join(cacheRoot(env), 'openclaw')
 }
 
 /**

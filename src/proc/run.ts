@@ -22,6 +22,9 @@ export interface RunOptions {
   timeoutMs?: number
   /** kill the process tree when this aborts (Ctrl-C, a stage timeout) */
   signal?: AbortSignal
+  /** on abort, first this signal to the process group (packer: SIGINT, so it stops its VM and cleans up), SIGKILL after abortGraceMs */
+  abortWith?: NodeJS.Signals
+  abortGraceMs?: number
   /** applied to every captured and streamed line */
   masker?: Mask
   /** each complete output line, masked, as it arrives */
@@ -116,9 +119,14 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   let timedOut = false
   const kill = () => killTree(p, 'SIGKILL')
   const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; kill() }, opts.timeoutMs) : null
-  const onAbort = () => kill()
+  let graceTimer: NodeJS.Timeout | null = null
+  const onAbort = () => {
+    if (!opts.abortWith) return kill()
+    killTree(p, opts.abortWith)
+    graceTimer = setTimeout(kill, opts.abortGraceMs ?? 30_000)
+  }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
-  if (opts.signal?.aborted) kill()
+  if (opts.signal?.aborted) onAbort()
   const out = lines(opts.onLine && (l => opts.onLine?.(masker.mask(l), 'stdout')))
   const err = lines(opts.onLine && (l => opts.onLine?.(masker.mask(l), 'stderr')))
   p.stdout.on('data', (d: Buffer) => out.push(String(d)))
@@ -135,6 +143,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   } finally {
     if (!opts.keepStragglers) reapGroup(p)
     if (timer) clearTimeout(timer)
+    if (graceTimer) clearTimeout(graceTimer)
     opts.signal?.removeEventListener('abort', onAbort)
   }
 }

@@ -15,7 +15,7 @@ import { buildOpenclawImage, IMAGE_PATH } from '../../src/rehearsal/openclaw-ima
 import { pushImage, registryRawDigest, REPOSITORY, startRegistry } from '../../src/rehearsal/registry.ts'
 import { run, runOk } from '../../src/proc/run.ts'
 import { readPinRecord } from '../../src/pins/record.ts'
-import { projectPaths } from '../../src/paths.ts'
+import { cacheRoot, projectPaths } from '../../src/paths.ts'
 import { clawbake } from '../support/cli.ts'
 
 // a cold build is about a minute on an idle machine, several under load
@@ -23,7 +23,8 @@ t.setTimeout(30 * 60_000)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const TAG = readPinRecord(projectPaths(ROOT).pinsLock).tag
-const CACHE = join(ROOT, '.clawbake', 'cache', 'openclaw-image')
+// the cache the rehearsal bake itself uses, so the suite builds the image once
+const CACHE = join(cacheRoot(), 'openclaw-image')
 const sha256 = (s: string) => 'sha256:' + createHash('sha256').update(Buffer.from(s, 'utf8')).digest('hex')
 
 const image = await buildOpenclawImage({ tag: TAG, cacheDir: CACHE })

@@ -14,12 +14,14 @@ import { metaData, userData, BUILD_USER } from '../../src/bake/seed.ts'
 import { run, runOk, startDaemon, tail, type Daemon } from '../../src/proc/run.ts'
 import { acceleratorArgs, chooseAccelerator, timeoutScale } from '../../src/vm/accelerator.ts'
 import { buildDebianBase, debianBaseKey, type DebianBase } from '../../src/vm/debian-base.ts'
+import { cacheRoot } from '../../src/paths.ts'
 import { freePort } from '../support/net.ts'
 import { REPO } from '../support/tree.ts'
 
 t.setTimeout(45 * 60_000)
 
-const cacheDir = process.env.CLAWBAKE_CACHE ? join(process.env.CLAWBAKE_CACHE, 'vm') : join(REPO, '.clawbake', 'cache', 'vm')
+// the cache the bake itself uses, so the suite builds the base once
+const cacheDir = join(cacheRoot(), 'base')
 const log = (l: string) => { if (process.env.CLAWBAKE_TEST_VERBOSE) process.stderr.write(`  | ${l}\n`) }
 
 function cannotRun(): string | null {

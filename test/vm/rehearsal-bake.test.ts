@@ -11,12 +11,12 @@
 // failing bake (avots answering text only) proves the in-VM verdict stops it.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { clawbake } from '../support/cli.ts'
+import { BIN, clawbake } from '../support/cli.ts'
 import { bakeTree } from '../bake/helpers.ts'
-import { runOk } from '../../src/proc/run.ts'
+import { run, runOk, startDaemon } from '../../src/proc/run.ts'
 import { searchFile } from '../../src/bake/inspect.ts'
 import { GATE_IDS } from '../../src/gates/gate.ts'
 
@@ -51,6 +51,10 @@ t.test('the rehearsal bake publishes, from a VM, into its scratch catalog', asyn
   const qcow2 = join(tree, entry.artifact.id)
   t.ok(existsSync(qcow2), `the qcow2 is there: ${qcow2}`)
   t.equal(entry.artifact.sha256, await sha256(qcow2), 'catalog sha256 == the qcow2 file')
+  // the image store: the rehearsal's loopback registry, verified after the push
+  t.match(entry.store?.reference, /^127\.0\.0\.1:\d+\/clawbake-images:2026\.9\.6-/, 'pushed to the image store')
+  t.equal(entry.store?.sha256, entry.artifact.sha256, 'the stored disk is the qcow2')
+  t.equal(entry.held, true, 'held: the channel tag moves only once the image has been boot-tested')
   t.same(readFileSync(join(root, 'pins.lock.json'), 'utf8'), readFileSync(join(process.cwd(), 'pins.lock.json'), 'utf8'), 'the tree the command ran in is not re-pinned')
 })
 
@@ -86,6 +90,40 @@ t.test('the captured disk: no secret in its raw bytes, no build leftover', async
   t.same(inspection.findings, [])
   for (const p of ['/home/clawbake', '/etc/docker/certs.d/ghcr.io', '/srv/openclaw-sandbox', '/etc/ssh/ssh_host_ed25519_key', '/etc/machine-id', '/etc/hosts', '/etc/passwd']) t.ok(inspection.checked.includes(p), `checked ${p}`)
   t.notOk(bake.stderr.includes(avotsKey) || bake.stdout.includes(avotsKey), 'the key is in no output')
+})
+
+t.test('Ctrl-C while the VM boots leaves no qemu, registry or stand-in running, and no lock', async t => {
+  const root3 = bakeTree(t)
+  const registries = async () => (await run('pgrep', ['-c', '-x', 'docker-registry'])).stdout.trim()
+  const registriesBefore = await registries()
+  let sawBoot = false
+  let pid = 0
+  const waited = new Promise<void>(resolve => {
+    const d = startDaemon(process.execPath, [BIN, 'bake', '--tag', '2026.9.6', '--rehearsal', '--json'], {
+      env: { ...process.env, ...env, CLAWBAKE_ROOT: root3 },
+      cwd: root3,
+      onLine: line => {
+        if (!sawBoot && /Waiting for SSH to become available/.test(line)) {
+          sawBoot = true
+          process.kill(pid, 'SIGINT')
+        }
+      },
+    })
+    pid = d.pid
+    t.teardown(() => d.stop())
+    void d.exited.then(code => { t.equal(code, 2, `exit 2 after the interrupt\n${d.output().slice(-3000)}`); resolve() })
+  })
+  await waited
+  t.ok(sawBoot, 'interrupted while the VM was booting')
+  const procs = (await run('ps', ['-eo', 'pid,args'])).stdout.split('\n')
+  const runTree = join(root3, '.clawbake')
+  t.same(procs.filter(l => l.includes(runTree)), [], 'no process of that bake is left (qemu)')
+  t.same(procs.filter(l => /socat STDIO TCP4:127\.0\.0\.1/.test(l)), [], 'no guestfwd socat left')
+  t.equal(await registries(), registriesBefore, 'its two docker-registry processes were stopped')
+  const trees = readdirSync(join(root3, '.clawbake', 'rehearsal'))
+  t.equal(trees.length, 1)
+  t.notOk(existsSync(join(root3, '.clawbake', 'rehearsal', trees[0] as string, 'tree', '.clawbake', 'bake.lock')), 'the bake lock was released')
+  t.notOk(existsSync(join(root3, '.clawbake', 'rehearsal', trees[0] as string, 'tree', 'catalog', 'stable.json')), 'nothing published')
 })
 
 t.test('a real in-VM failure (avots answering text only) fails the Packer build and publishes nothing', async t => {
