@@ -1,12 +1,9 @@
 // The NoCloud seed of the qemu build VM (cd label `cidata`): a throw-away SSH
 // key per bake whose public half goes into user-data. Packer 1.6.6 has
 // cd_files but no cd_content, so the seed is two files in the run directory.
-import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-
-const run = promisify(execFile)
+import { runOk } from '../proc/run.ts'
 
 export const BUILD_USER = 'clawbake'
 export const BUILD_UID = 2000
@@ -48,7 +45,7 @@ export async function writeSeed(runDir: string, bakeId: string): Promise<Seed> {
   mkdirSync(dir, { recursive: true })
   mkdirSync(sshDir, { recursive: true, mode: 0o700 })
   const privateKey = join(sshDir, 'id_ed25519')
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `clawbake-bake-${bakeId}`, '-f', privateKey])
+  await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `clawbake-bake-${bakeId}`, '-f', privateKey], { rule: 'bake.seed-key' })
   const publicKey = readFileSync(`${privateKey}.pub`, 'utf8')
   writeFileSync(join(dir, 'user-data'), userData(publicKey))
   writeFileSync(join(dir, 'meta-data'), metaData(bakeId))
