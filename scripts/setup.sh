@@ -14,8 +14,8 @@ common=(ca-certificates git cloud-init shellcheck)
 debian_base=(mmdebstrap debian-archive-keyring e2fsprogs fdisk mount extlinux syslinux-common)
 # The rehearsal OpenClaw image and registries (src/rehearsal/): mmdebstrap +
 # tar into an OCI layout, docker-registry over http and https (openssl CA,
-# htpasswd), skopeo to push; umoci and curl check it in its test.
-rehearsal=(mmdebstrap debian-archive-keyring tar openssl docker-registry skopeo apache2-utils umoci curl)
+# htpasswd), skopeo to push; umoci and curl check it in its test. socat carries qemu's guestfwd connections to the registry.
+rehearsal=(mmdebstrap debian-archive-keyring tar openssl docker-registry skopeo apache2-utils umoci curl socat)
 case "$profile" in
   bake) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso openssh-client "${debian_base[@]}" "${rehearsal[@]}") ;;
   test) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso docker-registry skopeo openssh-server openssh-client apache2-utils jq "${debian_base[@]}" "${rehearsal[@]}") ;;
