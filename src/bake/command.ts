@@ -88,6 +88,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
   if (onlyGates && !values.rehearsal) throw usageError('clawbake bake: --rehearsal-gates needs --rehearsal (a bake that skips gates never publishes)', 'bake.rehearsal')
   const unknownGates = (onlyGates ?? []).filter(g => !(GATE_IDS as readonly string[]).includes(g))
   if (unknownGates.length) throw usageError(`clawbake bake: unknown gate id(s) in --rehearsal-gates: ${unknownGates.join(', ')} (known: ${GATE_IDS.join(', ')})`, 'bake.rehearsal')
+  if (values.rehearsal && values['dry-run']) throw usageError('clawbake bake: --rehearsal cannot be a --dry-run: the rehearsal is the registry, base and stand-ins it starts (run it, it publishes only into its scratch tree)', 'bake.rehearsal')
   if (values.rehearsal && builder !== 'qemu') throw usageError('clawbake bake: --rehearsal is a qemu bake (--builder qemu)', 'bake.rehearsal')
   const base = values.base ? BASES[values.base] : undefined
   if (base) Object.assign(packerVars, { ubuntu_image_url: base.url, ubuntu_image_checksum: base.checksum })
@@ -106,7 +107,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  if (values.rehearsal && !values['dry-run']) {
+  if (values.rehearsal) {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
     const runDir = join(projectPaths(io.cwd).state, 'rehearsal', `${values.tag}-${stamp}-${randomBytes(2).toString('hex')}`)
     rehearsal = await startRehearsal({
