@@ -109,10 +109,10 @@ export async function leftoversIn(device: string): Promise<{ findings: string[];
   for (const user of ['clawbake', 'sandbox']) if (new RegExp(`^${user}:`, 'm').test(passwd)) findings.push(`user ${user} is in /etc/passwd`)
   const uid1000 = passwd.split('\n').find(l => l.split(':')[2] === '1000')
   if (uid1000 && !/:\/usr\/sbin\/nologin$|:\/bin\/false$/.test(uid1000)) findings.push(`uid 1000 (the container's, owner of state/.env) is a login account: ${uid1000.split(':')[0]}`)
-  const machineId = await debugfs(device, 'stat /etc/machine-id')
-  const size = /Size: (\d+)/.exec(machineId)?.[1]
+  // empty, or systemd's first-boot marker `uninitialized` (what `cloud-init clean --machine-id` writes): a new id at first boot
+  const machineId = (await debugfs(device, 'cat /etc/machine-id')).split('\n').filter(l => !/^debugfs \d/.test(l)).join('\n').trim()
   checked.push('/etc/machine-id')
-  if (size && Number(size) > 0) findings.push(`/etc/machine-id is not empty (${size} bytes): every clone would share it`)
+  if (machineId && machineId !== 'uninitialized') findings.push(`/etc/machine-id holds an id (${machineId.length} characters): every clone would share it`)
   const hosts = await debugfs(device, 'cat /etc/hosts')
   checked.push('/etc/hosts')
   if (/clawbake-rehearsal|\bghcr\.io\b/.test(hosts)) findings.push('/etc/hosts still maps ghcr.io (rehearsal)')
