@@ -16,7 +16,6 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { run } from '../proc/run.ts'
 import { startAvotsStandin, type AvotsMode, type AvotsStandin } from '../standins/avots.ts'
 import { buildDebianBase } from '../vm/debian-base.ts'
 import { buildOpenclawImage } from '../rehearsal/openclaw-image.ts'
@@ -146,9 +145,4 @@ export async function startRehearsal(opts: {
 export function caKeyBody(pem: string): string {
   const body = pem.split('\n').filter(l => l && !l.startsWith('-----'))
   return (body[0] ?? '').slice(0, 48)
-}
-
-/** Is `socat` there to carry qemu's guestfwd connections? */
-export async function guestfwdTool(): Promise<boolean> {
-  return (await run('socat', ['-V'])).code === 0
 }
