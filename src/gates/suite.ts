@@ -168,8 +168,7 @@ export async function runGates(opts: {
       : Promise.resolve()
     // In the VM (2 vCPUs, often TCG) OpenClaw's CLI and a starting gateway fight over the state
     // database's locks and the CPU until the gateway's startup lease heartbeat times out: there the
-    // gateway comes up first, alone, then the conversations, then (gateway stopped) the CLI gates.
-    // On a host they overlap.
+    // gateway comes up first, alone, then the conversations, then the CLI gates. On a host they overlap.
     const sequential = opts.mode === 'vm'
     const cliLane = async () => {
       if (want('config-valid')) record(await timed('config-valid', () => configValid(h, unexpandedKeys(layOutConfig(shippedConfig, { ownerId: String(id.ownerId), apiRoot: 'http://127.0.0.1:9' })))))
@@ -215,9 +214,9 @@ export async function runGates(opts: {
         else record(await timed('untrusted-tools', () => untrustedTools({ host: h, proxy: p, nonce: `${id.nonce}u`, timeoutMs: timeouts.turn })))
       }
     }
-    // In the VM the CLI gates run once the conversations are done and the gateway is stopped: on a 2-vCPU
-    // TCG guest each of them takes 3-4x as long beside a running gateway (they need only the config and state).
-    if (sequential) await conversationLane().then(() => gateway?.stop()).then(cliLane)
+    // In the VM the CLI gates run once the conversations are done, beside the running gateway: the
+    // shipped openclaw-cli service shares the gateway container's network namespace, so it needs it.
+    if (sequential) await conversationLane().then(cliLane)
     else await Promise.all([cliLane(), conversationLane()])
     await smoke
     await gateway?.stop()
