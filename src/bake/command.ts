@@ -107,24 +107,24 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  if (values.rehearsal) {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-    const runDir = join(projectPaths(io.cwd).state, 'rehearsal', `${values.tag}-${stamp}-${randomBytes(2).toString('hex')}`)
-    rehearsal = await startRehearsal({
-      tag: values.tag, projectRoot: io.cwd, runDir, cacheDir: cacheRoot(io.env),
-      ...(values['rehearsal-avots'] ? { avotsMode: values['rehearsal-avots'] as 'tool' | 'text' } : {}),
-      ...(io.env.AVOTS_API_KEY ? { avotsKey: io.env.AVOTS_API_KEY } : {}),
-      log: l => io.err(l + '\n'),
-    })
-    if (ownBase) Object.assign(packerVars, { ubuntu_image_url: rehearsal.packerVars.ubuntu_image_url, ubuntu_image_checksum: rehearsal.packerVars.ubuntu_image_checksum })
-    Object.assign(packerVars, { rehearsal_registry_ca_b64: rehearsal.packerVars.rehearsal_registry_ca_b64, rehearsal_registry_addr: rehearsal.packerVars.rehearsal_registry_addr })
-    bakeIo = { ...io, cwd: rehearsal.root, env: { ...io.env, ...rehearsal.env } }
-    io.err(`rehearsal: the bake runs on the scratch tree ${rehearsal.root}; it publishes into its catalog/\n`)
-  } else if (ownBase && !values['dry-run']) {
-    const b = await buildDebianBase({ cacheDir: join(cacheRoot(io.env), 'base'), log: l => io.err(`base | ${l}\n`) })
-    Object.assign(packerVars, { ubuntu_image_url: b.qcow2, ubuntu_image_checksum: `sha256:${b.sha256}` })
-  }
   try {
+    if (values.rehearsal) {
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+      const runDir = join(projectPaths(io.cwd).state, 'rehearsal', `${values.tag}-${stamp}-${randomBytes(2).toString('hex')}`)
+      rehearsal = await startRehearsal({
+        tag: values.tag, projectRoot: io.cwd, runDir, cacheDir: cacheRoot(io.env),
+        ...(values['rehearsal-avots'] ? { avotsMode: values['rehearsal-avots'] as 'tool' | 'text' } : {}),
+        ...(io.env.AVOTS_API_KEY ? { avotsKey: io.env.AVOTS_API_KEY } : {}),
+        log: l => io.err(l + '\n'),
+      })
+      if (ownBase) Object.assign(packerVars, { ubuntu_image_url: rehearsal.packerVars.ubuntu_image_url, ubuntu_image_checksum: rehearsal.packerVars.ubuntu_image_checksum })
+      Object.assign(packerVars, { rehearsal_registry_ca_b64: rehearsal.packerVars.rehearsal_registry_ca_b64, rehearsal_registry_addr: rehearsal.packerVars.rehearsal_registry_addr })
+      bakeIo = { ...io, cwd: rehearsal.root, env: { ...io.env, ...rehearsal.env } }
+      io.err(`rehearsal: the bake runs on the scratch tree ${rehearsal.root}; it publishes into its catalog/\n`)
+    } else if (ownBase && !values['dry-run']) {
+      const b = await buildDebianBase({ cacheDir: join(cacheRoot(io.env), 'base'), log: l => io.err(`base | ${l}\n`) })
+      Object.assign(packerVars, { ubuntu_image_url: b.qcow2, ubuntu_image_checksum: `sha256:${b.sha256}` })
+    }
     const outcome = await runBake(
       {
         tag: values.tag, builder, dryRun: values['dry-run'], force: values.force,
