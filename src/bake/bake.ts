@@ -6,10 +6,11 @@
 // and to publish; nothing downstream resolves again. Every line shown or
 // logged is masked. Publishes only when every gate passed and the image is
 // exactly the pin.
-import { createHash, randomBytes, randomInt } from 'node:crypto'
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
+import { randomBytes, randomInt } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
+import { hashFile } from '../file-hash.ts'
 import type { Io } from '../io.ts'
 import { PACKAGE_ROOT, projectPaths } from '../paths.ts'
 import { readPinRecord } from '../pins/record.ts'
@@ -125,12 +126,6 @@ export function urlHost(url: string): string {
   } catch {
     return ''
   }
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256')
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
-  return h.digest('hex')
 }
 
 function newBakeId(tag: string, now: Date): string {
@@ -478,7 +473,7 @@ async function artifactOf(builder: Builder, b: { artifact_id: string; files: { n
     const f = (b.files ?? []).find(x => x.name.endsWith('.qcow2')) ?? b.files?.[0]
     if (!f) throw new ClawbakeError('the qemu build reported no image file', { field: '/builds/files', rule: 'bake.artifact-missing' }, 1)
     const abs = f.name.startsWith('/') ? f.name : join(root, 'packer', f.name)
-    return { builder, id: relative(root, abs), sha256: await sha256File(abs), sizeBytes: statSync(abs).size }
+    return { builder, id: relative(root, abs), sha256: await hashFile(abs), sizeBytes: statSync(abs).size }
   }
   return { builder, id: b.artifact_id, sha256: null, sizeBytes: null }
 }

@@ -1,6 +1,6 @@
 // What a bake needs on this machine, checked before anything is written:
 // every missing piece in ONE message that says how to get it (exit 2).
-import { accessSync, constants, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { lookup } from 'node:dns/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -34,15 +34,6 @@ async function defaultResolveHost(host: string): Promise<void> {
 
 function isLiteralOrLoopback(host: string): boolean {
   return host === 'localhost' || /^[0-9.]+$/.test(host) || host.includes(':') || host.startsWith('[')
-}
-
-export function kvmUsable(dev = '/dev/kvm'): boolean {
-  try {
-    accessSync(dev, constants.R_OK | constants.W_OK)
-    return true
-  } catch {
-    return false
-  }
 }
 
 export async function missingPrerequisites(input: PrerequisiteInput): Promise<Missing[]> {

@@ -2,18 +2,12 @@
 // one the checksum names (a local file is hashed here, before any boot), which
 // accelerator actually runs a guest on this machine (a boot, not a look at
 // /dev/kvm), and the qemu arguments and timeouts that follow from it.
-import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { ClawbakeError } from '../errors.ts'
+import { hashFile } from '../file-hash.ts'
 import { acceleratorArgs, chooseAccelerator, timeoutScale } from '../vm/accelerator.ts'
 
 export type Accelerator = 'kvm' | 'tcg'
-
-async function hashFile(file: string, algo: 'sha256' | 'sha512'): Promise<string> {
-  const h = createHash(algo)
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
-  return h.digest('hex')
-}
 
 /** A local base image must match its sha256:/sha512: checksum now; a URL is verified by Packer while it downloads. */
 export async function assertBaseChecksum(image: string, checksum: string): Promise<void> {

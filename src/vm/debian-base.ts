@@ -13,10 +13,11 @@
 // Needs root: loop devices and mounts. Whatever fails, the file system is
 // unmounted and the loop device detached, and the half-built files removed.
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { createReadStream, existsSync, mkdirSync, openSync, closeSync, writeSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, truncateSync, copyFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, closeSync, writeSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, truncateSync, copyFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { writeFileAtomic } from '../atomic.ts'
 import { ClawbakeError, envError } from '../errors.ts'
+import { hashFile } from '../file-hash.ts'
 import { run, runOk, tail, type RunOptions } from '../proc/run.ts'
 
 /** Bump when the build recipe changes in a way the inputs below do not show. */
@@ -122,12 +123,6 @@ function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
 }
 
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256')
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
-  return h.digest('hex')
-}
-
 function readCached(p: ReturnType<typeof debianBasePaths>): string | null {
   if (!existsSync(p.sha256File) || !existsSync(p.qcow2) || !existsSync(p.kernel) || !existsSync(p.initrd)) return null
   const m = /^([0-9a-f]{64})\b/.exec(readFileSync(p.sha256File, 'utf8'))
@@ -216,7 +211,7 @@ export async function buildDebianBase(opts: DebianBaseOptions): Promise<DebianBa
     log('qemu-img convert -c -O qcow2')
     await runOk('qemu-img', ['convert', '-c', '-O', 'qcow2', raw, qcow2], { ...step, timeoutMs: 20 * 60_000, what: 'qemu-img convert' })
     rmSync(raw, { force: true })
-    const sha256 = await sha256File(qcow2)
+    const sha256 = await hashFile(qcow2)
 
     renameSync(join(work, 'vmlinuz'), paths.kernel)
     renameSync(join(work, 'initrd.img'), paths.initrd)
