@@ -176,6 +176,13 @@ build {
     destination = "${var.run_dir}/gate-status"
   }
 
+  provisioner "file" {
+    except      = ["null.rehearsal"]
+    direction   = "download"
+    source      = "/var/lib/clawbake/gates/identity.json"
+    destination = "${var.run_dir}/build-identity.json"
+  }
+
   provisioner "shell-local" {
     except           = ["null.rehearsal"]
     script           = "${path.root}/scripts/verdict.sh"

@@ -12,6 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   check: { summary: 'hardening policy + upstream config schema + cloud-init over every shipped artifact', load: async () => (await import('./policy/command.ts')).command },
   'user-data': { summary: 'per-client cloud-init user-data for a VM launched from the golden image', load: async () => (await import('./provision/command.ts')).command },
   verify: { summary: 'the gate suite (in the build VM, or --local against openclaw from npm)', load: async () => (await import('./gates/command.ts')).command },
+  'boot-test': { summary: 'boot a captured image as a client VM (cloud-init, owner, stranger, tunnel, secrets, second client)', load: async () => (await import('./boottest/command.ts')).command },
   bake: { summary: 'watch -> resolve -> pin -> check -> packer build -> gates -> publish', load: async () => (await import('./bake/command.ts')).command },
   sla: { summary: 'time-to-patch per release, overdue items', load: async () => (await import('./sla/command.ts')).command },
   image: { summary: 'pull a golden image from the OCI image store (verified, resumable), or push a held bake', load: async () => (await import('./store/command.ts')).imageCommand },

@@ -29,6 +29,19 @@ finish() {
 }
 
 rc=0
+# The build VM's identity, before the scrub takes the host keys and machine-id
+# away: the boot test proves that a client's VM shares neither.
+{
+  printf '{"machineId":"%s","hostKeys":[' "$(cat /etc/machine-id)"
+  sep=''
+  for k in /etc/ssh/ssh_host_*_key.pub; do
+    printf '%s"%s"' "$sep" "$(ssh-keygen -lf "$k" | awk '{print $2}')"
+    sep=','
+  done
+  printf ']}\n'
+} >"$state/identity.json"
+chmod 0644 "$state/identity.json"
+
 # the image's own node binary
 node_bin=$state/node
 node_path=$(docker run --rm --entrypoint sh "$image" -c 'command -v node') || rc=$?

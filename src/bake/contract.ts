@@ -33,7 +33,7 @@ export interface CheckReport { ok: boolean; findings: Finding[] }
 export interface CheckOptions { root: string; env: Env; config?: string; compose?: string }
 
 export interface GateResult { id: string; ok: boolean; detail: string; ms: number }
-export interface GateReport { ok: boolean; openclawVersion: string; mode?: 'local' | 'vm'; gates: GateResult[] }
+export interface GateReport { ok: boolean; openclawVersion: string; mode?: 'local' | 'vm' | 'boot'; gates: GateResult[] }
 export interface GateOptions { mode: 'local' | 'vm'; root: string; env: Env; only?: string[]; log?: (line: string) => void }
 
 export { GATE_IDS } from '../gates/gate.ts'

@@ -19,10 +19,17 @@ export interface HostSocket {
 
 /** `ss -Hltun -p`: every listening TCP socket and bound UDP socket of this machine (this network namespace). */
 export async function hostSockets(): Promise<HostSocket[]> {
-  const r = await run('ss', ['-H', '-l', '-t', '-u', '-n', '-p'])
+  const r = await run('ss', SS_ARGS)
   if (r.code !== 0) throw new Error(`ss failed: ${r.stderr.trim()}`)
+  return parseSs(r.stdout)
+}
+
+export const SS_ARGS = ['-H', '-l', '-t', '-u', '-n', '-p']
+
+/** `ss -H -l -t -u -n -p` output, a socket a line. */
+export function parseSs(stdout: string): HostSocket[] {
   const out: HostSocket[] = []
-  for (const line of r.stdout.split('\n')) {
+  for (const line of stdout.split('\n')) {
     const f = line.trim().split(/\s+/)
     if (f.length < 5) continue
     const local = f[4] as string
@@ -34,16 +41,34 @@ export async function hostSockets(): Promise<HostSocket[]> {
   return out
 }
 
+/** What the admin-tunnel gate reads of the VM: where the gates run on it, this machine; from outside, over SSH. */
+export interface VmView {
+  /** every listening TCP and bound UDP socket of the VM */
+  sockets(): Promise<HostSocket[]>
+  /** `docker ps --format '{{.Names}} {{.Ports}}'`, a container a line */
+  published(): Promise<string[]>
+  /** the gate run's own pid on the VM (its stand-ins may listen beyond loopback), or null */
+  ownPid: number | null
+}
+
+export const localVm: VmView = {
+  sockets: hostSockets,
+  async published() {
+    return (await run('docker', ['ps', '--format', '{{.Names}} {{.Ports}}'])).stdout.split('\n').filter(Boolean)
+  },
+  ownPid: process.pid,
+}
+
 /** Why a socket beyond loopback is allowed on the VM, or null. */
-export function allowedExposure(s: HostSocket, ctx: { composeGateway: string; ownPid: number }): string | null {
-  if (s.pid === ctx.ownPid) return 'this gate run'
+export function allowedExposure(s: HostSocket, ctx: { composeGateway: string; ownPid: number | null }): string | null {
+  if (ctx.ownPid !== null && s.pid === ctx.ownPid) return 'this gate run'
   if (s.proto === 'tcp' && s.port === 22 && s.process === 'sshd') return 'admin sshd'
   if (s.proto === 'tcp' && s.port === 2222 && s.address === ctx.composeGateway && s.process === 'systemd') return 'sandbox socket (compose network only)'
   if (s.proto === 'udp' && s.port === 68 && s.process === 'systemd-network') return 'DHCP client'
   return null
 }
 
-export async function adminTunnel(host: OpenclawHost, opts: { gatewayToken: string; composeGateway?: string }): Promise<Verdict> {
+export async function adminTunnel(host: OpenclawHost, opts: { gatewayToken: string; composeGateway?: string; vm?: VmView }): Promise<Verdict> {
   const url = new URL(host.gatewayUrl)
   if (!isLoopback(url.hostname)) return fail(`the gateway is reached at ${host.gatewayUrl}, not on loopback`)
   const facts: string[] = []
@@ -72,15 +97,15 @@ export async function adminTunnel(host: OpenclawHost, opts: { gatewayToken: stri
   facts.push(`/tools/invoke without token ${without}, with token ${withToken}`)
 
   if (host.mode === 'vm') {
-    const ctx = { composeGateway: opts.composeGateway ?? '', ownPid: process.pid }
-    const sockets = await hostSockets()
+    const vm = opts.vm ?? localVm
+    const ctx = { composeGateway: opts.composeGateway ?? '', ownPid: vm.ownPid }
+    const sockets = await vm.sockets()
     const fmt = (s: HostSocket) => `${s.proto} ${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} (${s.process})`
     const exposed = sockets.filter(s => !isLoopback(s.address) && !allowedExposure(s, ctx))
     if (exposed.length) return fail(`listening beyond loopback on the VM: ${exposed.map(fmt).join(', ')}; ${facts.join('; ')}`)
     const gw = sockets.filter(s => s.port === Number(url.port))
     if (!gw.some(s => s.proto === 'tcp' && isLoopback(s.address))) return fail(`nothing listens on ${url.host} on the VM: ${sockets.map(fmt).join(', ')}`)
-    const ps = await run('docker', ['ps', '--format', '{{.Names}} {{.Ports}}'])
-    const published = ps.stdout.split('\n').filter(Boolean)
+    const published = await vm.published()
     const wide = published.filter(l => /(^|[ ,])(0\.0\.0\.0|\[?::\]?):\d+->/.test(l) || /(?<![\d.])(?!127\.)\d+\.\d+\.\d+\.\d+:\d+->/.test(l.replace(/127\.0\.0\.1:\d+->/g, '')))
     if (wide.length) return fail(`Docker publishes beyond loopback: ${wide.join('; ')}`)
     const beyond = sockets.filter(s => !isLoopback(s.address)).map(s => `${fmt(s)}: ${allowedExposure(s, ctx)}`)

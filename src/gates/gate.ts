@@ -31,8 +31,8 @@ export interface GateResult {
 export interface GateReport {
   ok: boolean
   openclawVersion: string
-  /** where the gates ran: `vm` (inside the build VM, against the shipped stack) or `local` */
-  mode?: 'local' | 'vm'
+  /** where the gates ran: `vm` (inside the build VM, against the shipped stack), `boot` (a fresh client VM of the captured image) or `local` */
+  mode?: 'local' | 'vm' | 'boot'
   gates: GateResult[]
 }
 

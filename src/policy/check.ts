@@ -12,7 +12,7 @@ import { ensureOpenclaw } from '../openclaw/runtime.ts'
 import { validateCloudConfig } from '../provision/cloud-init.ts'
 import { uniqueFindings, type Finding, type CheckReport } from './finding.ts'
 import { policyFindings, OPENCLAW_POLICY, COMPOSE_POLICY } from './schema-rules.ts'
-import { envDeclared, modelAllowlist, ownerBinding } from './config-rules.ts'
+import { endpoints, envDeclared, modelAllowlist, ownerBinding } from './config-rules.ts'
 import { dotenvKeys, dummyValue, jsonEnvRefs, resolveEnvRefs } from './env-refs.ts'
 import { structuredSecrets, textSecrets } from './secrets.ts'
 import { pinAgreement } from './pin-agreement.ts'
@@ -110,6 +110,7 @@ export async function checkArtifacts(opts: CheckOptions): Promise<CheckReport> {
     findings.push(...policyFindings(OPENCLAW_POLICY, config, show(configFile)))
     findings.push(...modelAllowlist(config, show(configFile)))
     findings.push(...ownerBinding(config, show(configFile)))
+    findings.push(...endpoints(config, show(configFile)))
     findings.push(...structuredSecrets(config, show(configFile)))
   }
   if (compose !== undefined && composeText !== undefined) {

@@ -2,6 +2,7 @@
 // two places of the file, and between the file and .env.example.
 import type { Finding } from './finding.ts'
 import { jsonEnvRefs, composeEnvRefs } from './env-refs.ts'
+import { endpointProblem } from '../provision/endpoint.ts'
 
 /** The placeholder the shipped template carries; first boot replaces it with the owner's numeric id. */
 export const OWNER_PLACEHOLDER = '${OWNER_TELEGRAM_ID}'
@@ -60,5 +61,26 @@ export function envDeclared(opts: { config?: unknown; configFile: string; compos
   }
   if (opts.config !== undefined) report(jsonEnvRefs(opts.config), opts.configFile)
   if (opts.composeText !== undefined) report(composeEnvRefs(opts.composeText), opts.composeFile)
+  return out
+}
+
+/**
+ * openclaw.endpoints: the avots base URL and the Telegram API root are each
+ * a ${VAR} reference (per client, from the .env first boot writes, checked by
+ * `clawbake user-data`) or a literal URL that passes the same endpoint rule:
+ * https, or plain http only to a loopback, link-local or private IP address.
+ */
+export function endpoints(config: unknown, file: string): Finding[] {
+  const c = obj(config)
+  const places: [string, unknown][] = [
+    ['/models/providers/avots/baseUrl', obj(obj(obj(c?.models)?.providers)?.avots)?.baseUrl],
+    ['/channels/telegram/apiRoot', obj(obj(c?.channels)?.telegram)?.apiRoot],
+  ]
+  const out: Finding[] = []
+  for (const [path, value] of places) {
+    if (value === undefined || (typeof value === 'string' && /^\$\{[A-Z_][A-Z0-9_]*\}$/.test(value))) continue
+    const why = typeof value === 'string' ? endpointProblem(value) : 'not a string'
+    if (why) out.push({ rule: 'openclaw.endpoints', file, path, message: `${why} (or use a \${VAR} reference that \`clawbake user-data\` fills per client)` })
+  }
   return out
 }

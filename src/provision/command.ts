@@ -1,5 +1,6 @@
 // `clawbake user-data --owner <telegram id> [--avots-key-file F]
-// [--telegram-token-file F]`: prints the cloud-init user-data for launching a
+// [--telegram-token-file F] [--avots-base-url URL] [--telegram-api-root URL]`:
+// prints the cloud-init user-data for launching a
 // VM from the golden image. Secrets from files or the environment
 // (AVOTS_API_KEY, TELEGRAM_BOT_TOKEN, optional OPENCLAW_GATEWAY_TOKEN), never
 // from argv; without a gateway token, first boot generates one.
@@ -11,7 +12,7 @@ import { ClawbakeError, usageError } from '../errors.ts'
 import { emitJson } from '../io.ts'
 import { buildUserData } from './user-data.ts'
 
-const usage = 'clawbake user-data --owner <telegram id> [--avots-key-file F] [--telegram-token-file F] [--json]   (secrets: files or AVOTS_API_KEY / TELEGRAM_BOT_TOKEN / OPENCLAW_GATEWAY_TOKEN)'
+const usage = 'clawbake user-data --owner <telegram id> [--avots-key-file F] [--telegram-token-file F] [--avots-base-url URL] [--telegram-api-root URL] [--json]   (secrets: files or AVOTS_API_KEY / TELEGRAM_BOT_TOKEN / OPENCLAW_GATEWAY_TOKEN)'
 
 function secretFrom(file: string | undefined, envName: string, env: Record<string, string | undefined>, cwd: string, option: string): string {
   if (file) {
@@ -35,6 +36,8 @@ export const command: Command = {
       owner: { type: 'string' },
       'avots-key-file': { type: 'string' },
       'telegram-token-file': { type: 'string' },
+      'avots-base-url': { type: 'string' },
+      'telegram-api-root': { type: 'string' },
     }, usage)
     if (!values.owner) throw usageError(`clawbake user-data: --owner <telegram id> is required\nusage: ${usage}`, 'user-data.owner')
     const text = await buildUserData(io.cwd, {
@@ -42,7 +45,8 @@ export const command: Command = {
       avotsApiKey: secretFrom(values['avots-key-file'], 'AVOTS_API_KEY', io.env, io.cwd, '--avots-key-file'),
       telegramBotToken: secretFrom(values['telegram-token-file'], 'TELEGRAM_BOT_TOKEN', io.env, io.cwd, '--telegram-token-file'),
       gatewayToken: (io.env.OPENCLAW_GATEWAY_TOKEN ?? '').trim(),
-      ...(io.env.AVOTS_BASE_URL ? { avotsBaseUrl: io.env.AVOTS_BASE_URL.trim() } : {}),
+      ...(values['avots-base-url'] ?? io.env.AVOTS_BASE_URL ? { avotsBaseUrl: (values['avots-base-url'] ?? io.env.AVOTS_BASE_URL ?? '').trim() } : {}),
+      ...(values['telegram-api-root'] ? { telegramApiRoot: values['telegram-api-root'].trim() } : {}),
     })
     if (values.json) emitJson(io, { ok: true, owner: values.owner, userData: text })
     else io.out(text)

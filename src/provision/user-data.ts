@@ -4,9 +4,11 @@
 // cloud-init before anyone sees it.
 import { readFileSync } from 'node:fs'
 import { parseDocument, isMap, isSeq, type YAMLMap } from 'yaml'
-import { ClawbakeError, usageError } from '../errors.ts'
+import { ClawbakeError } from '../errors.ts'
 import { projectPaths } from '../paths.ts'
 import { validateCloudConfig } from './cloud-init.ts'
+import { endpointProblem, normalizeEndpoint } from './endpoint.ts'
+import { structuredSecrets, textSecrets } from '../policy/secrets.ts'
 
 export const CLIENT_ENV_PATH = '/run/openclaw-provision/client.env'
 
@@ -16,7 +18,10 @@ export interface ClientValues {
   telegramBotToken: string
   /** empty: first boot generates one */
   gatewayToken: string
+  /** the avots (OpenAI-compatible) base URL; default https://api.avots.ai/openai/v1 */
   avotsBaseUrl?: string
+  /** a self-hosted Telegram Bot API server; default https://api.telegram.org */
+  telegramApiRoot?: string
 }
 
 export const OWNER_ID = /^[1-9][0-9]{0,19}$/
@@ -26,11 +31,14 @@ const GATEWAY_TOKEN = /^[A-Za-z0-9._~-]{32,}$/
 
 /** The same checks first-boot.sh makes, made here first so a bad value never reaches a VM. */
 export function assertClientValues(v: ClientValues): void {
-  if (!OWNER_ID.test(v.owner)) throw usageError(`--owner must be a numeric Telegram user id, got ${JSON.stringify(v.owner)}`, 'user-data.owner')
+  if (!OWNER_ID.test(v.owner)) throw new ClawbakeError(`--owner must be a numeric Telegram user id, got ${JSON.stringify(v.owner)}`, { field: 'OWNER_TELEGRAM_ID (--owner)', rule: 'user-data.owner' }, 2)
   if (!PRINTABLE.test(v.avotsApiKey)) throw new ClawbakeError('the avots API key is missing or malformed (give --avots-key-file F or AVOTS_API_KEY)', { field: 'AVOTS_API_KEY', rule: 'user-data.avots-key' }, 2)
   if (!BOT_TOKEN.test(v.telegramBotToken)) throw new ClawbakeError('the Telegram bot token is missing or malformed, expected <digits>:<token> (give --telegram-token-file F or TELEGRAM_BOT_TOKEN)', { field: 'TELEGRAM_BOT_TOKEN', rule: 'user-data.telegram-token' }, 2)
   if (v.gatewayToken && !GATEWAY_TOKEN.test(v.gatewayToken)) throw new ClawbakeError('OPENCLAW_GATEWAY_TOKEN must be at least 32 characters of [A-Za-z0-9._~-] (or unset: first boot generates one)', { field: 'OPENCLAW_GATEWAY_TOKEN', rule: 'user-data.gateway-token' }, 2)
-  if (v.avotsBaseUrl !== undefined && !/^https?:\/\/\S+$/.test(v.avotsBaseUrl)) throw new ClawbakeError('AVOTS_BASE_URL must be an http(s) URL', { field: 'AVOTS_BASE_URL', rule: 'user-data.avots-base-url' }, 2)
+  for (const [value, field, rule] of [[v.avotsBaseUrl, 'AVOTS_BASE_URL (--avots-base-url)', 'user-data.avots-base-url'], [v.telegramApiRoot, 'TELEGRAM_API_ROOT (--telegram-api-root)', 'user-data.telegram-api-root']] as const) {
+    const why = value === undefined ? null : endpointProblem(value)
+    if (why) throw new ClawbakeError(why, { field, rule }, 2)
+  }
 }
 
 /** Build and validate the user-data document (cloud-config text). */
@@ -43,6 +51,22 @@ export async function buildUserData(root: string, values: ClientValues): Promise
   } catch (e) {
     throw new ClawbakeError(`cannot read the first-boot snippet (${(e as NodeJS.ErrnoException).code})`, { file, rule: 'user-data.snippet-missing' }, 2)
   }
+  // the client's secrets go into client.env; the config first boot renders must hold none of its own
+  const config = projectPaths(root).openclawConfig
+  let configText = ''
+  try {
+    configText = readFileSync(config, 'utf8')
+  } catch (e) {
+    throw new ClawbakeError(`cannot read the shipped OpenClaw config (${(e as NodeJS.ErrnoException).code})`, { file: config, rule: 'user-data.config-missing' }, 2)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(configText)
+  } catch (e) {
+    throw new ClawbakeError(`the shipped OpenClaw config is not JSON: ${(e as Error).message}`, { file: config, rule: 'user-data.config-invalid' }, 2)
+  }
+  const leak = [...structuredSecrets(parsed, config), ...textSecrets(configText, config), ...textSecrets(text, file)][0]
+  if (leak) throw new ClawbakeError(`refusing to make user-data for a config with a plaintext secret: ${leak.message}`, { file: leak.file, field: leak.path, rule: 'user-data.plaintext-secret' }, 1)
   const doc = parseDocument(text)
   const writeFiles = doc.get('write_files')
   const entry = isSeq(writeFiles) ? writeFiles.items.find(i => isMap(i) && i.get('path') === CLIENT_ENV_PATH) as YAMLMap | undefined : undefined
@@ -54,7 +78,8 @@ export async function buildUserData(root: string, values: ClientValues): Promise
     `AVOTS_API_KEY=${values.avotsApiKey}`,
     `TELEGRAM_BOT_TOKEN=${values.telegramBotToken}`,
     `OPENCLAW_GATEWAY_TOKEN=${values.gatewayToken}`,
-    ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${values.avotsBaseUrl}`] : []),
+    ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${normalizeEndpoint(values.avotsBaseUrl)}`] : []),
+    ...(values.telegramApiRoot ? [`TELEGRAM_API_ROOT=${normalizeEndpoint(values.telegramApiRoot)}`] : []),
   ]
   entry.set('content', lines.join('\n') + '\n')
   doc.commentBefore = ` Per-client user-data for Telegram owner ${values.owner}: contains secrets, keep it out of git and logs.\n${doc.commentBefore ?? ''}`

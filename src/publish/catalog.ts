@@ -69,6 +69,10 @@ export interface CatalogEntry {
   store?: StoreRecord
   /** recorded without moving the channel (pushed and verified, boot test not passed) */
   held?: true
+  /** the build VM's machine-id and SSH host key fingerprints (the boot test compares a client's VM with them) */
+  buildVm?: { machineId: string; hostKeys: string[] }
+  /** the captured image booted fresh as a client's VM: its report (mode boot) and wall time */
+  bootTest?: { report: GateReport; wallMs: number; identity: { machineId: string; hostKeys: string[] } | null }
 }
 
 export interface Catalog {

@@ -47,6 +47,10 @@ export interface PublishInput {
   imageRepo?: string | null
   /** the bake's verdict on the boot test of the captured image: the channel moves only when true */
   bootTestPassed?: boolean
+  /** the boot test's report and wall time, recorded in the entry (a passed one only) */
+  bootTest?: CatalogEntry['bootTest']
+  /** the build VM's identity, recorded in the entry */
+  buildVm?: CatalogEntry['buildVm']
   /** publish a qcow2 whose bytes were revoked before */
   force?: boolean
   env?: Record<string, string | undefined>
@@ -161,6 +165,8 @@ export async function publishImage(input: PublishInput): Promise<PublishResult> 
     notes: notesPath(input.tag),
     ...(push ? { store: push.store } : {}),
     ...(moved ? {} : { held: true as const }),
+    ...(input.buildVm ? { buildVm: input.buildVm } : {}),
+    ...(input.bootTest ? { bootTest: input.bootTest } : {}),
   }
   const entries = [...catalog.entries, entry]
   const next: Catalog = { ...catalog, entries }

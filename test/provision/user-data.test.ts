@@ -101,3 +101,61 @@ t.test('a snippet cloud-init rejects is refused (exit 1), nothing printed', asyn
   t.equal(r.stdout, '')
   t.notOk(r.stderr.includes(s.avots), 'no secret in the error')
 })
+
+t.test('--telegram-api-root and --avots-base-url: rendered into client.env for first boot', async t => {
+  const root = tempTree(t)
+  const s = secrets(t)
+  const r = await clawbake(['user-data', '--owner', '4242', '--telegram-api-root', 'https://bot-api.example.net/', '--avots-base-url', 'http://10.0.2.2:8080/v1'], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram, AVOTS_BASE_URL: '' } })
+  t.equal(r.code, 0, r.stderr)
+  const env = clientEnv(r.stdout)
+  t.match(env, /^TELEGRAM_API_ROOT=https:\/\/bot-api\.example\.net$/m, 'the Bot API root, trailing slash dropped')
+  t.match(env, /^AVOTS_BASE_URL=http:\/\/10\.0\.2\.2:8080\/v1$/m, 'plain http to a private address given on purpose')
+  t.equal((await validateCloudConfig(r.stdout)).valid, true)
+  // first-boot.sh accepts exactly these keys (it refuses unknown ones)
+  const fb = readFileSync(join(root, 'packer/files/first-boot.sh'), 'utf8')
+  for (const key of env.split('\n').filter(Boolean).map(l => l.split('=')[0])) t.match(fb, new RegExp(`^    ${key}\\)`, 'm'), `first-boot.sh reads ${key}`)
+  const none = await clawbake(['user-data', '--owner', '4242'], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram, AVOTS_BASE_URL: '' } })
+  t.notMatch(clientEnv(none.stdout), /TELEGRAM_API_ROOT|AVOTS_BASE_URL/, 'without them, first boot keeps its defaults (api.telegram.org, api.avots.ai)')
+})
+
+t.test('endpoints: https, or plain http only to a loopback, link-local or private address; refusals name field and rule', async t => {
+  const root = tempTree(t)
+  const s = secrets(t)
+  const cases: [string, string, RegExp][] = [
+    ['--telegram-api-root', 'http://bot-api.example.net', /TELEGRAM_API_ROOT \(--telegram-api-root\): \[user-data\.telegram-api-root\] plain http to a host name/],
+    ['--telegram-api-root', 'http://149.154.167.220', /\[user-data\.telegram-api-root\] plain http to the public address 149\.154\.167\.220/],
+    ['--avots-base-url', 'ftp://10.0.0.1/v1', /AVOTS_BASE_URL \(--avots-base-url\): \[user-data\.avots-base-url\] the scheme must be https, not ftp/],
+    ['--avots-base-url', 'https://user:pw@llm.example.net/v1', /\[user-data\.avots-base-url\] credentials do not belong in the URL/],
+    ['--avots-base-url', 'not a url', /\[user-data\.avots-base-url\]/],
+  ]
+  for (const [opt, url, rule] of cases) {
+    const r = await clawbake(['user-data', '--owner', '4242', opt, url, '--json'], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram, AVOTS_BASE_URL: '' } })
+    t.equal(r.code, 2, `${url}: ${r.stderr}`)
+    t.match(r.stderr, rule)
+    t.equal(r.json().ok, false)
+    t.notOk(r.stdout.includes(s.avots) || r.stderr.includes(s.avots), 'no user-data, no secret')
+  }
+  for (const url of ['http://127.0.0.1:8081', 'http://[::1]:8081', 'http://169.254.10.1', 'http://192.168.1.20:8080', 'http://[fd00::5]:80', 'https://api.telegram.org']) {
+    const r = await clawbake(['user-data', '--owner', '4242', '--telegram-api-root', url], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram } })
+    t.equal(r.code, 0, `${url} accepted: ${r.stderr}`)
+  }
+})
+
+t.test('a plaintext secret in the shipped config, or a malformed owner: refused with file, field and rule', async t => {
+  const root = tempTree(t)
+  const s = secrets(t)
+  const cfg = join(root, 'packer/files/openclaw.json')
+  const doc = JSON.parse(readFileSync(cfg, 'utf8'))
+  doc.models.providers.avots.apiKey = 'sk-literal-key-pasted-into-the-config-000000'
+  writeFileSync(cfg, JSON.stringify(doc, null, 2))
+  const r = await clawbake(['user-data', '--owner', '4242', '--json'], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram } })
+  t.equal(r.code, 1, r.stderr)
+  const e = r.json().error
+  t.equal(e.rule, 'user-data.plaintext-secret')
+  t.equal(e.file, cfg)
+  t.equal(e.field, '/models/providers/avots/apiKey')
+  t.notOk(r.stderr.includes('sk-literal-key-pasted'), 'the secret is not repeated')
+  const owner = await clawbake(['user-data', '--owner', '04242', '--json'], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram } })
+  t.equal(owner.code, 2)
+  t.same([owner.json().error.rule, owner.json().error.field], ['user-data.owner', 'OWNER_TELEGRAM_ID (--owner)'])
+})

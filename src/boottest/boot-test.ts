@@ -1,0 +1,287 @@
+// The boot test: the captured image booted as a client's VM, offline, and
+// proven again with the build VM's own gates. What a client's first boot
+// does has run nowhere else: cloud-init with user-data from
+// `clawbake user-data` (a per-run owner, bot token, avots key and gateway
+// token), first-boot.sh, the stack started from the baked image with no
+// pull, new host keys and machine-id. Then:
+//   cloud-init          finished, no errors
+//   no-build-leftovers  nothing of the build VM (user, gate state, CA, history)
+//   stack               openclaw.service up, pinned digest, nothing pulled
+//   owner-exec          the owner's DM runs `exec` in the sandbox (the gate of the build VM)
+//   stranger-refused    a stranger's DM: no model call, no tool call, no reply
+//   admin-tunnel        127.0.0.1:18789 through `ssh -L`, token enforced, nothing beyond loopback
+//   client-secrets      only in state/.env (0600, uid 1000), nowhere else
+//   fresh-identity      machine-id and SSH host keys are not the build VM's
+//   second-boot         the same image, another owner: the first owner is refused
+// The VM reaches the Bot API stand-in and the recording avots proxy on this
+// machine at qemu's host address (10.0.2.2), given to `clawbake user-data`
+// as --telegram-api-root and --avots-base-url, as a client would give them.
+import { randomBytes, randomInt } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ClawbakeError } from '../errors.ts'
+import type { GateResult, Verdict } from '../gates/gate.ts'
+import { waitReady, sleep } from '../gates/conversation.ts'
+import { adminTunnel } from '../gates/admin-tunnel.ts'
+import { ownerExec } from '../gates/owner-exec.ts'
+import { strangerRefused } from '../gates/stranger-refused.ts'
+import { startAvotsProxy, type AvotsProxy } from '../gates/avots-proxy.ts'
+import { startTelegramStandin, type TelegramStandin } from '../standins/telegram.ts'
+import { buildUserData } from '../provision/user-data.ts'
+import { run, type Mask } from '../proc/run.ts'
+import type { Accelerator } from '../vm/accelerator.ts'
+import { bootClientVm, type ClientVm } from './vm.ts'
+import { newSshKey, sshTo, type Ssh } from './ssh.ts'
+import { sshOpenclaw } from './ssh-host.ts'
+import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, stackFromImage, type MachineIdentity } from './checks.ts'
+
+/** qemu user networking: this machine's loopback as the guest sees it. */
+export const QEMU_HOST_ADDR = '10.0.2.2'
+
+export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'second-boot'] as const
+export type BootCheck = (typeof BOOT_CHECKS)[number]
+
+export interface BootTestReport {
+  ok: boolean
+  openclawVersion: string
+  mode: 'boot'
+  gates: GateResult[]
+  /** the image booted: path and sha256 when known */
+  image: string
+  accelerator: Accelerator
+  /** seconds, each measured from qemu's start of that boot */
+  timings: { stage: string; ms: number }[]
+  wallMs: number
+  /** the first boot's VM: what its identity was (to compare with the build VM's) */
+  identity: MachineIdentity | null
+  /** where the overlays, serial logs and known_hosts are kept */
+  dir: string
+}
+
+export interface BootTestOptions {
+  image: string
+  /** the pinned reference the stack must run: ghcr.io/openclaw/openclaw:<tag>@sha256:... */
+  pinnedRef: string
+  openclawVersion: string
+  /** the project tree whose packer/files/ `clawbake user-data` renders from */
+  root: string
+  dir: string
+  accelerator: Accelerator
+  /** where the recording avots proxy forwards (the real avots, or the avots stand-in), as this machine reaches it */
+  avotsUpstream: string
+  avotsApiKey: string
+  /** the build VM's identity (from the bake's manifest), when known */
+  buildIdentity: MachineIdentity | null
+  /** false: skip the second boot */
+  secondBoot?: boolean
+  /** a user-data transform, for proving a broken first boot fails the test (the document as `clawbake user-data` made it) */
+  editUserData?: (text: string) => string
+  /** the default user of the image's cloud-init (debian, ubuntu); tried in order */
+  sshUsers?: string[]
+  timeouts?: { sshMs?: number; cloudInitMs?: number; readyMs?: number; turnMs?: number }
+  timeScale?: number
+  masker?: Mask & { add?(v: string): void }
+  log?: (line: string) => void
+  signal?: AbortSignal
+}
+
+interface Client {
+  ownerId: number
+  botToken: string
+  gatewayToken: string
+}
+
+function newClient(): Client {
+  return {
+    ownerId: randomInt(100_000_000, 2_000_000_000),
+    botToken: `${randomInt(1_000_000_000, 9_000_000_000)}:${randomBytes(27).toString('base64url')}`,
+    gatewayToken: randomBytes(32).toString('hex'),
+  }
+}
+
+const msSince = (t0: number) => Math.round(performance.now() - t0)
+
+/** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
+  const log = opts.log ?? (() => {})
+  const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
+  const tgPort = new URL(tg.apiRoot).port
+  const proxyPort = new URL(proxy.baseUrl).port
+  let userData = await buildUserData(opts.root, {
+    owner: String(client.ownerId),
+    avotsApiKey: opts.avotsApiKey,
+    telegramBotToken: client.botToken,
+    gatewayToken: client.gatewayToken,
+    avotsBaseUrl: `http://${QEMU_HOST_ADDR}:${proxyPort}`,
+    telegramApiRoot: `http://${QEMU_HOST_ADDR}:${tgPort}`,
+  })
+  if (opts.editUserData) userData = opts.editUserData(userData)
+  const dir = join(opts.dir, `boot-${n}`)
+  const t0 = performance.now()
+  const vm = await bootClientVm({
+    image: opts.image, dir, accelerator: opts.accelerator, userData, instanceId, hostname: `client-${n}`,
+    sshPublicKey: key.publicKey, ...(opts.signal ? { signal: opts.signal } : {}),
+  })
+  log(`boot ${n}: qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}`)
+  const knownHosts = join(dir, 'known_hosts')
+  const until = Date.now() + (opts.timeouts?.sshMs ?? 600_000)
+  const users = opts.sshUsers ?? ['debian', 'ubuntu']
+  for (;;) {
+    if (opts.signal?.aborted) throw new ClawbakeError('interrupted while the VM booted', { rule: 'boot-test.interrupted' }, 2)
+    if (!vm.running()) {
+      throw new ClawbakeError(`the VM exited before SSH answered (qemu: ${vm.qemu.output().trim().slice(-500) || 'no output'}); serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: opts.image, rule: 'boot-test.vm-exited' }, 1)
+    }
+    for (const user of users) {
+      const ssh = sshTo({ port: vm.sshPort, user, key, knownHosts, ...(opts.masker ? { masker: opts.masker } : {}) })
+      const r = await ssh.exec('true', { timeoutMs: 60_000 })
+      if (r.code === 0) {
+        const sshMs = msSince(t0)
+        log(`boot ${n}: SSH as ${user} after ${(sshMs / 1000).toFixed(1)} s`)
+        return { vm, ssh, instanceId, sshMs, t0 }
+      }
+    }
+    if (Date.now() > until) {
+      throw new ClawbakeError(`SSH did not answer within ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s as ${users.join(' or ')}; serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: opts.image, rule: 'boot-test.ssh-timeout' }, 1)
+    }
+    await sleep(3000)
+  }
+}
+
+export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport> {
+  const log = opts.log ?? (() => {})
+  const wall0 = performance.now()
+  const results = new Map<BootCheck, GateResult>()
+  const timings: { stage: string; ms: number }[] = []
+  const record = (id: BootCheck, v: Verdict, ms: number) => {
+    results.set(id, { id, ok: v.ok, detail: v.detail, ms })
+    log(`${v.ok ? 'ok  ' : 'FAIL'} ${id} (${(ms / 1000).toFixed(1)} s): ${v.detail}`)
+  }
+  const check = async (id: BootCheck, body: () => Promise<Verdict>) => {
+    const t = performance.now()
+    let v: Verdict
+    try {
+      v = await body()
+    } catch (e) {
+      v = { ok: false, detail: `the check failed to run: ${(e as Error).message}` }
+    }
+    record(id, v, msSince(t))
+    return v
+  }
+  const turnMs = opts.timeouts?.turnMs ?? 150_000
+  const readyMs = opts.timeouts?.readyMs ?? 240_000
+  const cloudInitMs = opts.timeouts?.cloudInitMs ?? 900_000
+  mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
+  const key = await newSshKey(opts.dir, 'clawbake-boot-test')
+  let identity: MachineIdentity | null = null
+  const stops: (() => Promise<unknown>)[] = []
+  const stopAll = async () => { for (const s of stops.splice(0).reverse()) await s().catch(() => {}) }
+
+  /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
+  const bringUp = async (n: number, client: Client, checks: boolean) => {
+    const tg = await startTelegramStandin({ token: client.botToken })
+    stops.push(() => tg.close())
+    const proxy = await startAvotsProxy(opts.avotsUpstream)
+    stops.push(() => proxy.close())
+    opts.masker?.add?.(client.botToken)
+    opts.masker?.add?.(client.gatewayToken)
+    const b = await bootAs(opts, client, n, tg, proxy, key)
+    stops.push(() => b.vm.stop())
+    timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
+    const ci = await cloudInitDone(b.ssh, cloudInitMs)
+    timings.push({ stage: `boot ${n}: first boot done`, ms: msSince(b.t0) })
+    if (!ci.ok) {
+      const evidence = await firstBootEvidence(b.ssh).catch(e => `no evidence: ${(e as Error).message}`)
+      return { ok: false as const, why: `${ci.detail}; ${evidence}; serial console (${b.vm.serialLog}): ${b.vm.serialTail(8)}`, b, tg, proxy }
+    }
+    if (checks) record('cloud-init', ci, 0)
+    if (checks) await check('no-build-leftovers', () => noBuildLeftovers(b.ssh, b.instanceId))
+    const oc = await sshOpenclaw(b.ssh, { version: opts.openclawVersion, timeScale: opts.timeScale ?? 1 })
+    stops.push(() => oc.gateway.stop())
+    const ready = await waitReady(oc.host, oc.gateway, tg, readyMs).then(() => null, async (e: Error) => `${e.message}; ${await oc.gateway.evidence?.().catch(x => `no evidence: ${(x as Error).message}`)}`)
+    timings.push({ stage: `boot ${n}: gateway ready`, ms: msSince(b.t0) })
+    if (ready) return { ok: false as const, why: `gateway not ready: ${ready}`, b, tg, proxy, oc }
+    log(`boot ${n}: gateway ready ${((msSince(b.t0) - b.sshMs) / 1000).toFixed(1)} s after SSH`)
+    return { ok: true as const, b, tg, proxy, oc }
+  }
+
+  try {
+    // ---- first boot: the whole proof
+    const first = newClient()
+    const up = await bringUp(1, first, true)
+    if (!up.ok) {
+      if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
+      else record('stack', { ok: false, detail: up.why }, 0)
+    } else {
+      const { b, tg, proxy, oc } = up
+      await check('stack', () => stackFromImage(b.ssh, opts.pinnedRef))
+      const nonce = randomBytes(8).toString('hex')
+      let ownerLatency: number | null = null
+      await check('owner-exec', async () => {
+        const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
+        ownerLatency = r.firstCallMs
+        return r
+      })
+      let strangerId = randomInt(100_000_000, 2_000_000_000)
+      if (strangerId === first.ownerId) strangerId++
+      const windowMs = Math.min(30_000, Math.max(5_000, Math.round((ownerLatency ?? 20_000) * 1.5)))
+      await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
+      await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
+      await check('client-secrets', () => clientSecrets(b.ssh, [
+        { name: 'the avots API key', value: opts.avotsApiKey },
+        { name: 'the bot token', value: first.botToken },
+        { name: 'the gateway token', value: first.gatewayToken },
+      ]))
+      await check('fresh-identity', async () => {
+        identity = await machineIdentity(b.ssh)
+        const seen = readFileSync(b.ssh.knownHosts, 'utf8')
+        const fp = await fingerprintsOf(seen, opts.dir)
+        return freshIdentity(identity, opts.buildIdentity, fp)
+      })
+    }
+    await stopAll()
+
+    // ---- second boot of the same image: another client; nothing of the first survives
+    if (opts.secondBoot !== false && up.ok) {
+      const second = newClient()
+      const t = performance.now()
+      const up2 = await bringUp(2, second, false)
+      if (!up2.ok) {
+        record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
+      } else {
+        const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: 30_000, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
+        record('second-boot', { ok: v.ok, detail: `owner ${second.ownerId}'s VM, the first owner ${first.ownerId} DMs it: ${v.detail}` }, msSince(t))
+      }
+      await stopAll()
+    }
+  } finally {
+    await stopAll()
+  }
+  const wanted = BOOT_CHECKS.filter(c => c !== 'second-boot' || opts.secondBoot !== false)
+  const gates = wanted.map(id => results.get(id) ?? { id, ok: false, detail: 'did not run (an earlier step failed)', ms: 0 })
+  const report: BootTestReport = {
+    ok: gates.every(g => g.ok), openclawVersion: opts.openclawVersion, mode: 'boot', gates, image: opts.image,
+    accelerator: opts.accelerator, timings, wallMs: msSince(wall0), identity, dir: opts.dir,
+  }
+  writeFileSync(join(opts.dir, 'boot-test-report.json'), JSON.stringify(report, null, 2) + '\n')
+  return report
+}
+
+/** SHA256 fingerprints of the host keys in a known_hosts file. */
+async function fingerprintsOf(knownHosts: string, dir: string): Promise<string[]> {
+  const file = join(dir, 'seen_host_keys')
+  writeFileSync(file, knownHosts)
+  const r = await run('ssh-keygen', ['-lf', file])
+  return r.stdout.trim().split('\n').map(l => l.split(/\s+/)[1] ?? '').filter(Boolean)
+}
+
+/** Timeouts for a boot test under this accelerator (TCG: an emulated CPU, many times slower). */
+export function bootTimeouts(accel: Accelerator): { timeouts: NonNullable<BootTestOptions['timeouts']>; timeScale: number } {
+  return accel === 'tcg'
+    ? { timeouts: { sshMs: 900_000, cloudInitMs: 1_200_000, readyMs: 900_000, turnMs: 600_000 }, timeScale: 4 }
+    : { timeouts: { sshMs: 300_000, cloudInitMs: 600_000, readyMs: 240_000, turnMs: 150_000 }, timeScale: 1 }
+}
+
+/** The one-line verdict of a failed boot test: the checks that failed, first words of each. */
+export function failedChecks(report: BootTestReport): string {
+  return report.gates.filter(g => !g.ok).map(g => `${g.id} (${g.detail.slice(0, 300)})`).join('; ')
+}

@@ -1,0 +1,99 @@
+// A client's VM, made from a captured image the way a cloud makes one: a
+// throw-away copy-on-write overlay of the qcow2 (the image itself is never
+// written), a NoCloud seed (cd label `cidata`: user-data as the client gives
+// it, meta-data with an instance id, a host name and the operator's SSH key,
+// as a cloud's metadata service hands them out), qemu user networking with
+// only an SSH forward on 127.0.0.1. The serial console goes to a file, shown
+// when the VM does not come up.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { ClawbakeError } from '../errors.ts'
+import { freeLoopbackPort } from '../loopback.ts'
+import { runOk, startDaemon, tail, type Daemon } from '../proc/run.ts'
+import { acceleratorArgs, type Accelerator } from '../vm/accelerator.ts'
+
+export interface ClientVmSpec {
+  /** the captured image (read only: an overlay takes every write) */
+  image: string
+  /** where the overlay, the seed and the serial log go (kept for inspection) */
+  dir: string
+  accelerator: Accelerator
+  userData: string
+  instanceId: string
+  hostname: string
+  /** the operator's SSH public key, handed out as metadata (meta-data `public-keys`) */
+  sshPublicKey: string
+  memoryMiB?: number
+  cpus?: number
+  /** qemu guestfwd rules: a guest address:port to a host loopback port */
+  guestfwd?: { addr: string; port: number; hostPort: number }[]
+  signal?: AbortSignal
+}
+
+export interface ClientVm {
+  /** SSH to the guest's port 22 */
+  sshPort: number
+  serialLog: string
+  /** the last lines of the serial console, escapes removed */
+  serialTail(lines?: number): string
+  running(): boolean
+  qemu: Daemon
+  /** stop qemu (by its PID) and remove the seed, which holds the client's secrets */
+  stop(): Promise<void>
+}
+
+export function metaData(spec: Pick<ClientVmSpec, 'instanceId' | 'hostname' | 'sshPublicKey'>): string {
+  return [
+    `instance-id: ${spec.instanceId}`,
+    `local-hostname: ${spec.hostname}`,
+    'public-keys:',
+    `  - ${JSON.stringify(spec.sshPublicKey.trim())}`,
+    '',
+  ].join('\n')
+}
+
+/** Boot a fresh VM from `spec.image`; resolves once qemu runs (not once the guest is up). */
+export async function bootClientVm(spec: ClientVmSpec): Promise<ClientVm> {
+  const image = isAbsolute(spec.image) ? spec.image : resolve(spec.image)
+  if (!existsSync(image)) throw new ClawbakeError(`the image ${image} does not exist`, { file: image, rule: 'boot-test.image-missing' }, 2)
+  mkdirSync(spec.dir, { recursive: true, mode: 0o700 })
+  chmodSync(spec.dir, 0o700)
+  const seedDir = join(spec.dir, 'seed')
+  mkdirSync(seedDir, { recursive: true, mode: 0o700 })
+  writeFileSync(join(seedDir, 'user-data'), spec.userData, { mode: 0o600 })
+  writeFileSync(join(seedDir, 'meta-data'), metaData(spec), { mode: 0o600 })
+  const iso = join(spec.dir, 'seed.iso')
+  await runOk('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'cidata', '-J', '-r', '-o', iso, join(seedDir, 'user-data'), join(seedDir, 'meta-data')], { rule: 'boot-test.seed', what: 'xorriso (NoCloud seed)' })
+  chmodSync(iso, 0o600)
+  rmSync(seedDir, { recursive: true, force: true })
+  const overlay = join(spec.dir, 'disk.qcow2')
+  rmSync(overlay, { force: true })
+  await runOk('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', image, overlay], { rule: 'boot-test.overlay', what: 'qemu-img create (overlay)' })
+
+  const sshPort = await freeLoopbackPort()
+  const serialLog = join(spec.dir, 'serial.log')
+  rmSync(serialLog, { force: true })
+  const fwd = (spec.guestfwd ?? []).map(g => `,guestfwd=tcp:${g.addr}:${g.port}-cmd:socat STDIO TCP4:127.0.0.1:${g.hostPort}`).join('')
+  const qemu = startDaemon('qemu-system-x86_64', [
+    ...acceleratorArgs(spec.accelerator), '-smp', String(spec.cpus ?? 2), '-m', String(spec.memoryMiB ?? 4096),
+    '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-vga', 'none',
+    '-serial', `file:${serialLog}`,
+    '-drive', `file=${overlay},if=virtio,format=qcow2,discard=unmap`,
+    '-drive', `file=${iso},media=cdrom,readonly=on`,
+    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
+  ], { ...(spec.signal ? { signal: spec.signal } : {}) })
+  const serialTail = (lines = 15) => existsSync(serialLog)
+    ? tail(readFileSync(serialLog, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''), lines)
+    : 'no serial output'
+  return {
+    sshPort,
+    serialLog,
+    serialTail,
+    running: () => qemu.running(),
+    qemu,
+    async stop() {
+      await qemu.stop(15_000)
+      rmSync(iso, { force: true })
+    },
+  }
+}
