@@ -1,5 +1,5 @@
 // `clawbake bake --tag X [--builder qemu|amazon-ebs|null] [--dry-run] [--force] [--json]`
-// (`npm run bake -- --tag X`): the whole line, see bake.ts.
+// (`npm run bake -- --tag X`): the whole line, see bake.ts and stages/.
 import type { Command } from '../cli/command.ts'
 import { commonOptions, parseCommandArgs } from '../cli/args.ts'
 import { ClawbakeError, usageError } from '../errors.ts'

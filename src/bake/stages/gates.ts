@@ -1,0 +1,98 @@
+// gates: the gate report the build left is the only thing that decides
+// publication. A failed build is reported by what failed in it (a gate, the
+// gate run, Packer); a finished one must have written this run's manifest,
+// its custom data must be this bake, and every gate must have passed.
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { ClawbakeError } from '../../errors.ts'
+import { hashFile } from '../../file-hash.ts'
+import { tail } from '../../proc/run.ts'
+import type { CatalogArtifact } from '../../publish/catalog.ts'
+import { assertGatesPassed } from '../../publish/publish.ts'
+import { assertSchema } from '../../schema/validate.ts'
+import { GATE_IDS, type GateReport, type ResolvedImage } from '../contract.ts'
+import { MANIFEST_SCHEMA } from '../defaults.ts'
+import type { Masker } from '../mask.ts'
+import type { Builder, PackerResult } from '../packer.ts'
+import { pinnedRef } from './resolve.ts'
+import type { RunDir } from './run-dir.ts'
+import { stage, type BakeContext } from './stage.ts'
+
+export interface Gated {
+  report: GateReport
+  /** the built image: a qcow2 under the root (hashed), or the builder's artifact id */
+  artifact: CatalogArtifact
+}
+
+interface PackerManifest {
+  builds: { name: string; builder_type: string; artifact_id: string; files: { name: string; size: number }[] | null; packer_run_uuid: string; custom_data?: Record<string, string> }[]
+  last_run_uuid: string
+}
+
+export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build }: { resolve: ResolvedImage; 'run-dir': RunDir; build: PackerResult }) => {
+  const { req, masker, tag, root } = ctx
+  const { manifestPath, reportPath } = run
+  if (req.signal?.aborted) throw new ClawbakeError('interrupted: Packer was stopped (it stops the VM and removes what it made); nothing was published', { rule: 'bake.interrupted' }, 2)
+  const report = readGateReport(reportPath, masker)
+  const reportLeaked = existsSync(reportPath) && masker.mask(readFileSync(reportPath, 'utf8')) !== readFileSync(reportPath, 'utf8')
+  ctx.outcome.gates = report
+  if (build.code !== 0) buildFailed(ctx, run, build, report)
+
+  if (!existsSync(manifestPath)) throw new ClawbakeError('packer build succeeded but wrote no manifest', { file: manifestPath, rule: 'bake.manifest-missing' }, 1)
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as PackerManifest
+  const mine = manifest.builds.filter(b => b.packer_run_uuid === manifest.last_run_uuid)
+  if (mine.length !== 1) throw new ClawbakeError(`expected one build of this run in the manifest, found ${mine.length}`, { file: manifestPath, field: '/builds', rule: 'bake.manifest-invalid' }, 1)
+  const b = mine[0] as PackerManifest['builds'][number]
+  const custom = assertSchema<Record<string, string>>(MANIFEST_SCHEMA, b.custom_data ?? {}, manifestPath, 'bake.manifest-invalid')
+  for (const [field, want] of [['tag', tag], ['index_digest', resolve.digest], ['openclaw_image', pinnedRef(tag, resolve.digest)], ['bake_id', run.bakeId], ['gate_report', reportPath]] as const) {
+    if (custom[field] !== want) throw new ClawbakeError(`custom_data.${field} is "${custom[field]}", expected "${want}"`, { file: manifestPath, field: `/custom_data/${field}`, rule: 'bake.manifest-mismatch' }, 1)
+  }
+  if (!report) throw new ClawbakeError('the gate run left no report', { file: reportPath, rule: 'publish.gate-failed' }, 1)
+  if (reportLeaked) throw new ClawbakeError('the gate report contains a secret value (shown masked here); nothing was published', { file: reportPath, rule: 'publish.secret-leak' }, 1)
+  assertGatesPassed(report, GATE_IDS, reportPath)
+  const artifact = await artifactOf(req.builder, b, root)
+  ctx.outcome.artifact = artifact
+  return { value: { report, artifact } satisfies Gated, detail: `${report.gates.length}/${report.gates.length} passed (OpenClaw ${report.openclawVersion}): ${custom.gate_summary ?? ''}` }
+})
+
+/** Why the build failed, most specific first: a failed gate, the gate run's status, Packer's errors (and the serial console). */
+function buildFailed(ctx: BakeContext, run: RunDir, build: PackerResult, report: GateReport | null): never {
+  const { masker } = ctx
+  const statusPath = join(run.dir, 'gate-status')
+  const gateStatus = existsSync(statusPath) ? masker.mask(readFileSync(statusPath, 'utf8').split('\n')[0] ?? '') : 'no gate status (the gate run did not finish)'
+  if (report) {
+    try {
+      assertGatesPassed(report, GATE_IDS, run.reportPath)
+    } catch (e) {
+      ctx.progress('gates', `FAILED: ${(e as Error).message}`)
+      throw e
+    }
+  }
+  if (gateStatus !== 'passed') {
+    ctx.progress('gates', `FAILED: ${gateStatus}`)
+    throw new ClawbakeError(`gate run failed: ${gateStatus}; nothing was published`, { file: run.reportPath, rule: 'publish.gate-failed' }, 1)
+  }
+  const serial = join(run.dir, 'serial.log')
+  const serialTail = ctx.req.builder === 'qemu' && existsSync(serial) ? `; serial console (${serial}): ${tail(masker.mask(readFileSync(serial, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')), 15)}` : ''
+  throw new ClawbakeError(`packer build failed: ${[...new Set(build.errors)].slice(0, 5).join(' | ') || `exit ${build.code}`}${serialTail}; nothing was published`, { file: 'packer/clawbake.pkr.hcl', rule: 'bake.packer-build' }, 1)
+}
+
+/** The gate report the run left, or null when there is none or it is not a gate report (a crashed runner). */
+function readGateReport(file: string, masker: Masker): GateReport | null {
+  if (!existsSync(file)) return null
+  try {
+    const v = JSON.parse(masker.mask(readFileSync(file, 'utf8'))) as GateReport
+    if (typeof v === 'object' && v !== null && typeof v.ok === 'boolean' && Array.isArray(v.gates) && v.gates.length > 0) return v
+  } catch { /* not JSON: treated as no report */ }
+  return null
+}
+
+async function artifactOf(builder: Builder, b: { artifact_id: string; files: { name: string; size: number }[] | null }, root: string): Promise<CatalogArtifact> {
+  if (builder === 'qemu') {
+    const f = (b.files ?? []).find(x => x.name.endsWith('.qcow2')) ?? b.files?.[0]
+    if (!f) throw new ClawbakeError('the qemu build reported no image file', { field: '/builds/files', rule: 'bake.artifact-missing' }, 1)
+    const abs = f.name.startsWith('/') ? f.name : join(root, 'packer', f.name)
+    return { builder, id: relative(root, abs), sha256: await hashFile(abs), sizeBytes: statSync(abs).size }
+  }
+  return { builder, id: b.artifact_id, sha256: null, sizeBytes: null }
+}
