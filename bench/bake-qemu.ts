@@ -1,7 +1,9 @@
 // Wall time of the real qemu bake, offline (`clawbake bake --rehearsal`), split
 // by stage: the Debian 13 base (cold, warm, cached), the OpenClaw image, boot
 // to SSH, provisioning, the image pull, each gate inside the VM, the scrub,
-// capture and compression, the disk inspection; and the accelerator used.
+// capture and compression, the disk inspection, the boot test of the captured
+// image (boot to SSH, gateway ready, each check, per boot); and the
+// accelerator used.
 // Runs the real CLI in a temp copy of the tree and reads its progress lines
 // (each carries the bake's elapsed time). Prints figures; asserts nothing.
 // BENCH_BASE_COLD=0 skips the cold/warm base builds (about 3 minutes).
@@ -73,6 +75,15 @@ try {
   }
   console.log(`  scrub            ${span(/scripts\/scrub\.sh/, /Gracefully halting virtual machine/)}`)
   console.log(`  capture+compress ${span(/Gracefully halting virtual machine/, /Build 'qemu\.ubuntu' finished/)} (shutdown, fstrim, qcow2 compression)`)
+  // the boot test: the captured image booted as a client's VM (twice: two clients)
+  for (const l of lines) {
+    const b = /boot-test \| boot (\d): SSH as \S+ after ([\d.]+) s/.exec(l.text)
+    if (b) console.log(`  boot test, boot ${b[1]}: boot to SSH ${Number(b[2]).toFixed(1).padStart(7)} s`)
+    const g = /boot-test \| boot (\d): gateway ready ([\d.]+) s after SSH/.exec(l.text)
+    if (g) console.log(`  boot test, boot ${g[1]}: gateway ready ${Number(g[2]).toFixed(1).padStart(7)} s after SSH`)
+    const m = /boot-test \| (ok  |FAIL) (\S+) \(([\d.]+) s\)/.exec(l.text)
+    if (m) console.log(`    ${m[2]!.padEnd(18)} ${(Number(m[3])).toFixed(1).padStart(7)} s${m[1] === 'FAIL' ? ' FAILED' : ''}`)
+  }
   if (!out.ok) console.log(`  failed: ${out.error?.message?.slice(0, 400)}`)
 } finally {
   rmSync(root, { recursive: true, force: true })

@@ -15,6 +15,7 @@ import { projectPaths } from '../paths.ts'
 import { ineligibility, parseVersion, type Channel } from '../releases/version.ts'
 import type { CatalogArtifact } from '../publish/catalog.ts'
 import type { BakeStages, GateReport } from './contract.ts'
+import type { BootTestReport } from '../boottest/boot-test.ts'
 import { DEFAULT_IMAGE, DEFAULT_UBUNTU_URL, DIGEST_RE } from './defaults.ts'
 import { acquireBakeLock } from './lock.ts'
 import { maskerFromEnv } from './mask.ts'
@@ -33,6 +34,7 @@ import { validate } from './stages/validate.ts'
 import { build } from './stages/build.ts'
 import { gates } from './stages/gates.ts'
 import { inspect } from './stages/inspect.ts'
+import { bootTest } from './stages/boot-test.ts'
 import { publish } from './stages/publish.ts'
 import { done } from './stages/done.ts'
 
@@ -67,6 +69,8 @@ export interface BakeRequest {
   onlyGates?: string[]
   /** image store repository for the qcow2 (`--image-repo`); none: the entry is held until `clawbake image push` */
   imageRepo?: string
+  /** the boot test's avots, as this machine reaches it (the rehearsal's stand-in); default AVOTS_BASE_URL */
+  bootTestAvotsUrl?: string
 }
 
 export interface BakeDeps {
@@ -98,6 +102,8 @@ export interface BakeOutcome {
   stages: StageTiming[]
   bakeId: string | null
   runDir: string | null
+  /** the boot test of the captured image (qemu), passed or not */
+  bootTest?: BootTestReport | null
   plan?: string[]
 }
 
@@ -148,6 +154,7 @@ export const STAGES = pipeline([
   build,
   gates,
   inspect,
+  bootTest,
   publish,
   done,
 ])

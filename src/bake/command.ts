@@ -61,7 +61,7 @@ function toJson(o: BakeOutcome, error?: ClawbakeError): Record<string, unknown> 
   return {
     ok: o.ok, tag: o.tag, digest: o.digest, channel: o.channel, builder: o.builder, artifact: o.artifact, gates: o.gates,
     published: o.published, noop: o.noop, dryRun: o.dryRun, files: o.files, bakeId: o.bakeId,
-    stages: o.stages, ...(o.plan ? { plan: o.plan } : {}), ...(error ? { error: error.toJSON() } : {}),
+    stages: o.stages, bootTest: o.bootTest ?? null, ...(o.plan ? { plan: o.plan } : {}), ...(error ? { error: error.toJSON() } : {}),
   }
 }
 
@@ -144,6 +144,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
           guestfwd: rehearsal.guestfwd,
           extraSecrets: rehearsal.secrets,
           probeKernel: rehearsal.kernel,
+          bootTestAvotsUrl: rehearsal.hostAvotsBaseUrl,
           ...(onlyGates?.length ? { onlyGates } : {}),
           releasedAt: values['released-at'] ?? new Date().toISOString(),
         } : {}),
@@ -172,7 +173,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
 
 export const command: Command = {
   name: 'bake',
-  summary: 'watch -> resolve -> pin -> check -> packer build -> gates -> publish',
+  summary: 'watch -> resolve -> pin -> check -> packer build -> gates -> boot test -> publish',
   usage,
   run: (argv, io) => bakeCommand(argv, io, { stages: realStages }),
 }

@@ -16,6 +16,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { QEMU_HOST_ADDR } from '../boottest/vm.ts'
 import { startAvotsStandin, type AvotsMode, type AvotsStandin } from '../standins/avots.ts'
 import { buildDebianBase } from '../vm/debian-base.ts'
 import { buildOpenclawImage } from '../rehearsal/openclaw-image.ts'
@@ -23,8 +24,6 @@ import { pushImage, startRegistry, type Registry } from '../rehearsal/registry.t
 
 /** The guest address qemu forwards to the rehearsal registry (ghcr.io as seen from the VM). */
 export const REHEARSAL_REGISTRY_ADDR = '10.0.2.100'
-/** The build host's loopback as seen from a qemu user-network guest. */
-export const QEMU_HOST_ADDR = '10.0.2.2'
 
 export interface Rehearsal {
   /** the scratch project tree the bake runs on */
@@ -43,6 +42,8 @@ export interface Rehearsal {
   guestfwd: { addr: string; port: number; hostPort: number }[]
   /** environment for the bake: the avots stand-in as the VM sees it */
   env: Record<string, string>
+  /** the avots stand-in as this machine reaches it (the boot test's recording proxy forwards there) */
+  hostAvotsBaseUrl: string
   /** values the captured disk and every output are searched for */
   secrets: { name: string; value: string }[]
   timings: { stage: string; ms: number; detail: string }[]
@@ -123,6 +124,7 @@ export async function startRehearsal(opts: {
         rehearsal_registry_addr: REHEARSAL_REGISTRY_ADDR,
       },
       guestfwd: [{ addr: REHEARSAL_REGISTRY_ADDR, port: 443, hostPort: registryPort }],
+      hostAvotsBaseUrl: avots.baseUrl,
       env: {
         AVOTS_BASE_URL: avots.baseUrl.replace('127.0.0.1', QEMU_HOST_ADDR),
         AVOTS_API_KEY: avots.apiKey,

@@ -30,13 +30,11 @@ import { startTelegramStandin, type TelegramStandin } from '../standins/telegram
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator } from '../vm/accelerator.ts'
-import { bootClientVm, type ClientVm } from './vm.ts'
+import { bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
 import { newSshKey, sshTo, type Ssh } from './ssh.ts'
 import { sshOpenclaw } from './ssh-host.ts'
 import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, stackFromImage, type MachineIdentity } from './checks.ts'
 
-/** qemu user networking: this machine's loopback as the guest sees it. */
-export const QEMU_HOST_ADDR = '10.0.2.2'
 
 export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'second-boot'] as const
 export type BootCheck = (typeof BOOT_CHECKS)[number]

@@ -2,6 +2,7 @@
 // what cloud-init and first boot did, what runs, where the client's secrets
 // are, that the VM is a new machine, and that nothing of the build is left.
 // Each reads the VM over SSH and returns a Verdict naming what it saw.
+import { ClawbakeError } from '../errors.ts'
 import { fail, pass, type Verdict } from '../gates/gate.ts'
 import { OPENCLAW_ROOT, SANDBOX_HOME } from '../gates/host-compose.ts'
 import { tail } from '../proc/run.ts'
@@ -14,6 +15,15 @@ export interface MachineIdentity {
   machineId: string
   /** `ssh-keygen -lf` fingerprints of the SSH host keys (SHA256:...) */
   hostKeys: string[]
+}
+
+/** A build identity record, checked: what the bake downloaded or --build-identity names. */
+export function assertIdentity(v: unknown, file: string): MachineIdentity {
+  const o = v as MachineIdentity
+  if (!o || typeof o.machineId !== 'string' || !Array.isArray(o.hostKeys) || !o.hostKeys.every(k => typeof k === 'string' && /^SHA256:/.test(k))) {
+    throw new ClawbakeError('a build identity is {"machineId": "<32 hex>", "hostKeys": ["SHA256:...", ...]}', { file, rule: 'boot-test.identity-invalid' }, 2)
+  }
+  return { machineId: o.machineId, hostKeys: [...o.hostKeys].sort() }
 }
 
 /** cloud-init ran to the end, every stage without an error (recoverable warnings are named, not failed). */

@@ -19,17 +19,9 @@ import { probeAccelerator } from '../bake/qemu.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../gates/suite.ts'
 import type { CatalogEntry } from '../publish/catalog.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from './boot-test.ts'
-import type { MachineIdentity } from './checks.ts'
+import { assertIdentity, type MachineIdentity } from './checks.ts'
 
 const usage = 'clawbake boot-test <image.qcow2> [--rehearsal] [--once] [--build-identity FILE] [--json]   (AVOTS_API_KEY, AVOTS_BASE_URL unless --rehearsal)'
-
-export function assertIdentity(v: unknown, file: string): MachineIdentity {
-  const o = v as MachineIdentity
-  if (!o || typeof o.machineId !== 'string' || !Array.isArray(o.hostKeys) || !o.hostKeys.every(k => typeof k === 'string' && /^SHA256:/.test(k))) {
-    throw new ClawbakeError('a build identity is {"machineId": "<32 hex>", "hostKeys": ["SHA256:...", ...]}', { file, rule: 'boot-test.identity-invalid' }, 2)
-  }
-  return { machineId: o.machineId, hostKeys: [...o.hostKeys].sort() }
-}
 
 /** The catalog entry of this qcow2, by its sha256, in any channel. */
 function catalogEntryOf(root: string, sha256: string): CatalogEntry | null {

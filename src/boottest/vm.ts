@@ -12,6 +12,9 @@ import { freeLoopbackPort } from '../loopback.ts'
 import { runOk, startDaemon, tail, type Daemon } from '../proc/run.ts'
 import { acceleratorArgs, type Accelerator } from '../vm/accelerator.ts'
 
+/** qemu user networking: this machine's loopback as a guest sees it. */
+export const QEMU_HOST_ADDR = '10.0.2.2'
+
 export interface ClientVmSpec {
   /** the captured image (read only: an overlay takes every write) */
   image: string

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { bundleGates } from '../bundle.ts'
 import { DEFAULT_UBUNTU_URL } from '../defaults.ts'
-import { assertBaseChecksum, probeAccelerator, qemuSettings } from '../qemu.ts'
+import { assertBaseChecksum, probeAccelerator, qemuSettings, type Accelerator } from '../qemu.ts'
 import { writeSeed } from '../seed.ts'
 import type { RunDir } from './run-dir.ts'
 import { stage } from './stage.ts'
@@ -13,12 +13,15 @@ import { stage } from './stage.ts'
 export interface Prepared {
   /** bake.pkrvars.json: every Packer variable of this bake */
   varFile: string
+  /** qemu: the accelerator a guest really runs under here (the boot test uses it too) */
+  accelerator: Accelerator | null
 }
 
 export const prepare = stage('prepare', async (ctx, { 'run-dir': run }: { 'run-dir': RunDir }) => {
   const { req, io } = ctx
   const vars = { ...run.vars }
   const done: string[] = []
+  let accelerator: Accelerator | null = null
   if (req.builder === 'qemu') {
     const seed = await writeSeed(run.dir, run.bakeId)
     vars.ssh_private_key_file = seed.privateKey
@@ -26,6 +29,7 @@ export const prepare = stage('prepare', async (ctx, { 'run-dir': run }: { 'run-d
     const accel = await probeAccelerator(req.probeKernel, io.env)
     const q = qemuSettings(accel.accelerator, { serialLog: join(run.dir, 'serial.log'), guestfwd: req.guestfwd ?? [] })
     Object.assign(vars, q.vars)
+    accelerator = accel.accelerator
     done.push(`NoCloud seed (cidata), accelerator ${accel.accelerator} (${accel.why}), timeouts x${q.scale}`)
   }
   if (req.builder !== 'null') {
@@ -35,5 +39,5 @@ export const prepare = stage('prepare', async (ctx, { 'run-dir': run }: { 'run-d
   const varFile = join(run.dir, 'bake.pkrvars.json')
   writeFileSync(varFile, JSON.stringify(vars, null, 2) + '\n')
   done.push(`packer ${run.packer.version}${run.packer.modern ? ' (staged template with error-cleanup-provisioner)' : ' (1.6: no error-cleanup-provisioner; the gate report is fetched before the verdict)'}`)
-  return { value: { varFile } satisfies Prepared, detail: `${relative(ctx.root, run.dir)}: ${done.join(', ')}` }
+  return { value: { varFile, accelerator } satisfies Prepared, detail: `${relative(ctx.root, run.dir)}: ${done.join(', ')}` }
 })

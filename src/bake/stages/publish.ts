@@ -4,19 +4,21 @@ import { publishImage } from '../../publish/publish.ts'
 import { GATE_IDS, type ResolvedImage } from '../contract.ts'
 import { DEFAULT_IMAGE } from '../defaults.ts'
 import type { ReleaseInfo } from '../release.ts'
+import type { BootTested } from './boot-test.ts'
 import type { Gated } from './gates.ts'
 import type { RunDir } from './run-dir.ts'
 import { stage } from './stage.ts'
 
-export const publish = stage('publish', async (ctx, { release, resolve, 'run-dir': run, gates }: { release: ReleaseInfo; resolve: ResolvedImage; 'run-dir': RunDir; gates: Gated }) => {
+export const publish = stage('publish', async (ctx, { release, resolve, 'run-dir': run, gates, 'boot-test': booted }: { release: ReleaseInfo; resolve: ResolvedImage; 'run-dir': RunDir; gates: Gated; 'boot-test': BootTested | null }) => {
   const { req, io } = ctx
   const r = await publishImage({
     root: ctx.root, channel: ctx.channel, tag: ctx.tag, image: DEFAULT_IMAGE, digest: resolve.digest, platforms: resolve.platforms,
     artifact: gates.artifact, gates: gates.report, gateReportFile: run.reportPath, requiredGates: GATE_IDS,
     urgency: release.urgency, releasedAt: release.publishedAt, bakeStartedAt: ctx.started.toISOString(), now: io.now(),
     bakeId: run.bakeId, releaseUrl: release.url, advisories: release.advisories, masker: ctx.masker,
-    // no boot-test stage yet: the channel moves by `clawbake channel set` after one
-    env: io.env, imageRepo: req.imageRepo ?? null, bootTestPassed: false, force: req.force,
+    // the channel moves only for an image whose boot test passed (a qcow2); otherwise it is recorded held
+    env: io.env, imageRepo: req.imageRepo ?? null, bootTestPassed: booted?.report.ok === true, force: req.force,
+    ...(booted ? { buildVm: booted.buildVm, bootTest: { report: { ok: booted.report.ok, openclawVersion: booted.report.openclawVersion, mode: booted.report.mode, gates: booted.report.gates }, wallMs: booted.report.wallMs, identity: booted.report.identity } } : {}),
   })
   return { value: r, detail: `${r.files.join(', ')} (time to patch ${r.entry.timeToPatchHours} h)` }
 })
