@@ -7,6 +7,7 @@ import { parseDocument, isMap, isSeq, type YAMLMap } from 'yaml'
 import { ClawbakeError, usageError } from '../errors.ts'
 import { projectPaths } from '../paths.ts'
 import { validateCloudConfig } from './cloud-init.ts'
+import { assertUrlEntry, EGRESS_OFF } from './egress.ts'
 
 export const CLIENT_ENV_PATH = '/run/openclaw-provision/client.env'
 
@@ -17,6 +18,8 @@ export interface ClientValues {
   /** empty: first boot generates one */
   gatewayToken: string
   avotsBaseUrl?: string
+  /** EGRESS_ALLOW: extra egress entries (egress.ts), or `off` by explicit choice; unset: the defaults only */
+  egressAllow?: string[] | typeof EGRESS_OFF
 }
 
 export const OWNER_ID = /^[1-9][0-9]{0,19}$/
@@ -36,6 +39,7 @@ export function assertClientValues(v: ClientValues): void {
 /** Build and validate the user-data document (cloud-config text). */
 export async function buildUserData(root: string, values: ClientValues): Promise<string> {
   assertClientValues(values)
+  if (values.avotsBaseUrl) assertUrlEntry(values.avotsBaseUrl, 'AVOTS_BASE_URL')
   const file = projectPaths(root).cloudInit
   let text: string
   try {
@@ -55,6 +59,7 @@ export async function buildUserData(root: string, values: ClientValues): Promise
     `TELEGRAM_BOT_TOKEN=${values.telegramBotToken}`,
     `OPENCLAW_GATEWAY_TOKEN=${values.gatewayToken}`,
     ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${values.avotsBaseUrl}`] : []),
+    ...(values.egressAllow === EGRESS_OFF || values.egressAllow?.length ? [`EGRESS_ALLOW=${values.egressAllow === EGRESS_OFF ? EGRESS_OFF : values.egressAllow.join(',')}`] : []),
   ]
   entry.set('content', lines.join('\n') + '\n')
   doc.commentBefore = ` Per-client user-data for Telegram owner ${values.owner}: contains secrets, keep it out of git and logs.\n${doc.commentBefore ?? ''}`
