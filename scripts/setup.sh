@@ -16,9 +16,12 @@ debian_base=(mmdebstrap debian-archive-keyring e2fsprogs fdisk mount extlinux sy
 # tar into an OCI layout, docker-registry over http and https (openssl CA,
 # htpasswd), skopeo to push; umoci and curl check it in its test. socat carries qemu's guestfwd connections to the registry.
 rehearsal=(mmdebstrap debian-archive-keyring tar openssl docker-registry skopeo apache2-utils umoci curl socat)
+# The egress allowlist's parts (packer/files/egress.sh), run in network
+# namespaces by test/provision/egress-net.test.ts; curl probes through them.
+egress=(nftables dnsmasq-base iproute2 util-linux curl)
 case "$profile" in
   bake) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso openssh-client "${debian_base[@]}" "${rehearsal[@]}") ;;
-  test) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso docker-registry skopeo openssh-server openssh-client apache2-utils jq "${debian_base[@]}" "${rehearsal[@]}") ;;
+  test) pkgs=("${common[@]}" packer qemu-system-x86 qemu-utils xorriso docker-registry skopeo openssh-server openssh-client apache2-utils jq "${egress[@]}" "${debian_base[@]}" "${rehearsal[@]}") ;;
   *) echo "usage: scripts/setup.sh bake|test" >&2; exit 2 ;;
 esac
 

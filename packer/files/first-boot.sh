@@ -7,14 +7,17 @@
 #   state/sandbox/       the gateway's SSH key and known_hosts for the sandbox
 #   state/ (0700) and everything in it owned 1000:1000 (the image's `node`)
 # then installs the SSH sandbox (unprivileged `sandbox` user, its own sshd on
-# 172.31.240.1:2222) and starts openclaw.service (`docker compose up`).
+# 172.31.240.1:2222), applies the egress allowlist (egress.sh: the hosts of
+# AVOTS_BASE_URL and TELEGRAM_API_ROOT plus EGRESS_ALLOW; docs/egress.md) and
+# only then starts openclaw.service (`docker compose up`).
 #
 # usage: first-boot.sh [client.env]
 #   OPENCLAW_ROOT        where packer/files/ was laid down (default /opt/openclaw)
 #   OPENCLAW_SANDBOX_ETC the sandbox sshd's config dir (default /etc/openclaw-sandbox)
 #   OPENCLAW_FIRST_BOOT_SYSTEM=0  write the state only: no user, systemd or compose
 #                        (how the tests lay the files out exactly as first boot does)
-# Fails closed: any invalid value stops it before anything is written.
+# Fails closed: any invalid value stops it before anything is written, and
+# egress rules that cannot be applied leave the stack stopped.
 set -euo pipefail
 umask 077
 
@@ -30,7 +33,7 @@ die() { echo "first-boot: $*" >&2; exit 1; }
 [ -f "$root/openclaw.json" ] || die "$root/openclaw.json is missing"
 
 # Parse KEY=VALUE lines without evaluating them (never `source` user data).
-OWNER_TELEGRAM_ID='' AVOTS_API_KEY='' TELEGRAM_BOT_TOKEN='' OPENCLAW_GATEWAY_TOKEN=''
+OWNER_TELEGRAM_ID='' AVOTS_API_KEY='' TELEGRAM_BOT_TOKEN='' OPENCLAW_GATEWAY_TOKEN='' EGRESS_ALLOW=''
 AVOTS_BASE_URL='https://api.avots.ai/openai/v1'
 TELEGRAM_API_ROOT='https://api.telegram.org'
 while IFS= read -r line || [ -n "$line" ]; do
@@ -44,6 +47,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     TELEGRAM_API_ROOT) [ -z "$value" ] || TELEGRAM_API_ROOT=$value ;;
     TELEGRAM_BOT_TOKEN) TELEGRAM_BOT_TOKEN=$value ;;
     OPENCLAW_GATEWAY_TOKEN) OPENCLAW_GATEWAY_TOKEN=$value ;;
+    EGRESS_ALLOW) EGRESS_ALLOW=$value ;;
     *) die "$client_env: unknown key ${key}" ;;
   esac
 done < "$client_env"
@@ -57,6 +61,20 @@ if [ -z "$OPENCLAW_GATEWAY_TOKEN" ]; then
   OPENCLAW_GATEWAY_TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 fi
 [[ $OPENCLAW_GATEWAY_TOKEN =~ ^[A-Za-z0-9._~-]{32,}$ ]] || die "OPENCLAW_GATEWAY_TOKEN is too short or has unsafe characters"
+
+# The egress allowlist: the model gateway's and the channel's hosts, plus the
+# client's EGRESS_ALLOW (comma-separated host[:port]); `off` only by the
+# client's explicit choice (`clawbake user-data --no-egress-allowlist`).
+if [ "$EGRESS_ALLOW" = off ]; then
+  egress=(off)
+  echo "first-boot: WARNING: egress allowlist OFF by the client's explicit choice (EGRESS_ALLOW=off): the agent's egress is not restricted" >&2
+else
+  egress=("$(bash "$root/egress.sh" entries-from-url "$AVOTS_BASE_URL")") || die "AVOTS_BASE_URL: no egress entry"
+  egress+=("$(bash "$root/egress.sh" entries-from-url "$TELEGRAM_API_ROOT")") || die "TELEGRAM_API_ROOT: no egress entry"
+  IFS=, read -r -a extra <<<"$EGRESS_ALLOW"
+  egress+=("${extra[@]}")
+fi
+bash "$root/egress.sh" check "${egress[@]}" >/dev/null || die "EGRESS_ALLOW is invalid (see above)"
 
 mkdir -p "$state/sandbox"
 chmod 0700 "$state" "$state/sandbox"
@@ -107,6 +125,24 @@ id sandbox >/dev/null 2>&1 || useradd --system --create-home --home-dir /srv/ope
 usermod -p '*' sandbox
 install -d -o sandbox -g sandbox -m 0700 /srv/openclaw-sandbox /srv/openclaw-sandbox/workspaces /srv/openclaw-sandbox/.tmp
 chown sandbox:sandbox "$sandbox_etc/ssh_host_ed25519_key"
+
+# The egress allowlist, before anything of the agent runs: rendered for the
+# sandbox uid, loaded, and required by Docker, the stack and the sandbox socket
+# at every later boot. Any failure here stops first boot with the stack stopped.
+bash "$root/egress.sh" render --uid "$(id -u sandbox)" "${egress[@]}" || die "the egress allowlist cannot be rendered: the stack stays stopped"
+install -m 0644 "$root/egress/clawbake-egress.service" "$root/egress/clawbake-egress-dns.service" /etc/systemd/system/
+for unit in docker.service openclaw.service openclaw-sandbox.socket; do
+  install -d -m 0755 "/etc/systemd/system/$unit.d"
+  install -m 0644 "$root/egress/requires-egress.conf" "/etc/systemd/system/$unit.d/clawbake-egress.conf"
+done
+systemctl daemon-reload
+systemctl enable clawbake-egress.service clawbake-egress-dns.service 2>&1
+systemctl reload-or-restart clawbake-egress.service || die "the egress rules cannot be applied (journalctl -u clawbake-egress): the stack stays stopped"
+systemctl restart clawbake-egress-dns.service || die "the agent's resolver cannot start (journalctl -u clawbake-egress-dns): the stack stays stopped"
+if [ "${egress[0]}" != off ]; then
+  nft list table inet clawbake_egress >/dev/null || die "table inet clawbake_egress is not loaded: the stack stays stopped"
+fi
+
 install -m 0644 "$root/sandbox/openclaw-sandbox.socket" "$root/sandbox/openclaw-sandbox@.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable --now openclaw-sandbox.socket

@@ -10,6 +10,8 @@ import { projectPaths } from '../paths.ts'
 import { readPinRecord, type PinRecord } from '../pins/record.ts'
 import { ensureOpenclaw } from '../openclaw/runtime.ts'
 import { validateCloudConfig } from '../provision/cloud-init.ts'
+import { CLIENT_ENV_PATH } from '../provision/user-data.ts'
+import { clientEnvEgressFindings, clientEnvOf } from '../provision/egress.ts'
 import { uniqueFindings, type Finding, type CheckReport } from './finding.ts'
 import { policyFindings, OPENCLAW_POLICY, COMPOSE_POLICY } from './schema-rules.ts'
 import { endpoints, envDeclared, modelAllowlist, ownerBinding } from './config-rules.ts'
@@ -28,6 +30,8 @@ export interface CheckOptions {
   config?: string
   /** docker-compose.yml to check instead of packer/files/docker-compose.yml */
   compose?: string
+  /** a client's user-data (`clawbake user-data` output) whose egress allowlist to check as well */
+  userData?: string
 }
 
 function display(root: string, file: string): string {
@@ -68,6 +72,12 @@ function memo(kind: string, text: string, file: string, compute: () => Promise<F
     hit.catch(() => toolVerdicts.delete(key))
   }
   return hit.then(list => list.map(f => ({ ...f, file })))
+}
+
+function egressFindings(cloudConfig: string, file: string): Finding[] {
+  const env = clientEnvOf(cloudConfig, CLIENT_ENV_PATH)
+  if (env) return clientEnvEgressFindings(env.content, file, env.path)
+  return [{ rule: 'egress.client-env', file, path: '/write_files', message: `no write_files entry for ${CLIENT_ENV_PATH}: the egress allowlist cannot be checked` }]
 }
 
 export async function checkArtifacts(opts: CheckOptions): Promise<CheckReport> {
@@ -143,6 +153,13 @@ export async function checkArtifacts(opts: CheckOptions): Promise<CheckReport> {
     external.push(configValidateFindings({ configText, file: show(configFile), vars, runtime }))
   }
   const cloudText = read(paths.cloudInit, show(paths.cloudInit), findings)
+  // --- the egress allowlist (docs/egress.md): the snippet's and a client's client.env
+  if (cloudText !== undefined) findings.push(...egressFindings(cloudText, show(paths.cloudInit)))
+  if (opts.userData) {
+    const userDataFile = resolve(root, opts.userData)
+    const text = read(userDataFile, show(userDataFile), findings)
+    if (text !== undefined) findings.push(...egressFindings(text, show(userDataFile)))
+  }
   if (cloudText !== undefined) {
     external.push(memo('cloud-init', cloudText, show(paths.cloudInit), () => validateCloudConfig(cloudText).then(v => v.valid ? [] : [{
       rule: 'cloudinit.schema',

@@ -1,4 +1,4 @@
-// `clawbake check [--config F] [--compose F] [--json]`: the hardening policy,
+// `clawbake check [--config F] [--compose F] [--user-data F] [--json]`: the hardening policy,
 // the pinned OpenClaw's own schema and `config validate`, cloud-init and
 // shellcheck over the shipped artifacts. Exit 1 on any finding.
 import type { Command } from '../cli/command.ts'
@@ -6,7 +6,7 @@ import { parseCommandArgs, commonOptions } from '../cli/args.ts'
 import { emitJson } from '../io.ts'
 import { checkArtifacts } from './check.ts'
 
-const usage = 'clawbake check [--config packer/files/openclaw.json] [--compose packer/files/docker-compose.yml] [--json]'
+const usage = 'clawbake check [--config packer/files/openclaw.json] [--compose packer/files/docker-compose.yml] [--user-data F] [--json]'
 
 export const command: Command = {
   name: 'check',
@@ -17,9 +17,10 @@ export const command: Command = {
       ...commonOptions,
       config: { type: 'string' },
       compose: { type: 'string' },
+      'user-data': { type: 'string' },
     }, usage)
     const started = Date.now()
-    const report = await checkArtifacts({ root: io.cwd, env: io.env, config: values.config, compose: values.compose })
+    const report = await checkArtifacts({ root: io.cwd, env: io.env, config: values.config, compose: values.compose, userData: values['user-data'] })
     for (const f of report.findings) io.err(`${f.file}: ${f.path}: [${f.rule}] ${f.message}\n`)
     io.err(report.ok
       ? `check: ok, no findings (${Date.now() - started} ms)\n`

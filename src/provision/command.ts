@@ -11,8 +11,9 @@ import { parseCommandArgs, commonOptions } from '../cli/args.ts'
 import { ClawbakeError, usageError } from '../errors.ts'
 import { emitJson } from '../io.ts'
 import { buildUserData } from './user-data.ts'
+import { allowEgressEntries, EGRESS_OFF } from './egress.ts'
 
-const usage = 'clawbake user-data --owner <telegram id> [--avots-key-file F] [--telegram-token-file F] [--avots-base-url URL] [--telegram-api-root URL] [--json]   (secrets: files or AVOTS_API_KEY / TELEGRAM_BOT_TOKEN / OPENCLAW_GATEWAY_TOKEN)'
+const usage = 'clawbake user-data --owner <telegram id> [--avots-key-file F] [--telegram-token-file F] [--avots-base-url URL] [--telegram-api-root URL] [--allow-egress host[:port]]... [--no-egress-allowlist] [--json]   (secrets: files or AVOTS_API_KEY / TELEGRAM_BOT_TOKEN / OPENCLAW_GATEWAY_TOKEN)'
 
 function secretFrom(file: string | undefined, envName: string, env: Record<string, string | undefined>, cwd: string, option: string): string {
   if (file) {
@@ -38,7 +39,11 @@ export const command: Command = {
       'telegram-token-file': { type: 'string' },
       'avots-base-url': { type: 'string' },
       'telegram-api-root': { type: 'string' },
+      'allow-egress': { type: 'string', multiple: true },
+      'no-egress-allowlist': { type: 'boolean', default: false },
     }, usage)
+    if (values['no-egress-allowlist'] && values['allow-egress']?.length) throw usageError(`clawbake user-data: --no-egress-allowlist and --allow-egress exclude each other\nusage: ${usage}`, 'user-data.egress')
+    const egressAllow = values['no-egress-allowlist'] ? EGRESS_OFF : await allowEgressEntries(values['allow-egress'] ?? [])
     if (!values.owner) throw usageError(`clawbake user-data: --owner <telegram id> is required\nusage: ${usage}`, 'user-data.owner')
     const text = await buildUserData(io.cwd, {
       owner: values.owner,
@@ -47,7 +52,9 @@ export const command: Command = {
       gatewayToken: (io.env.OPENCLAW_GATEWAY_TOKEN ?? '').trim(),
       ...(values['avots-base-url'] ?? io.env.AVOTS_BASE_URL ? { avotsBaseUrl: (values['avots-base-url'] ?? io.env.AVOTS_BASE_URL ?? '').trim() } : {}),
       ...(values['telegram-api-root'] ? { telegramApiRoot: values['telegram-api-root'].trim() } : {}),
+      egressAllow,
     })
+    if (egressAllow === EGRESS_OFF) io.err('user-data: WARNING: the egress allowlist is OFF (--no-egress-allowlist, recorded as EGRESS_ALLOW=off): the agent may reach any host\n')
     if (values.json) emitJson(io, { ok: true, owner: values.owner, userData: text })
     else io.out(text)
     io.err(`user-data: valid cloud-config for owner ${values.owner} (contains secrets: pass it to the VM, do not commit or log it)\n`)

@@ -9,6 +9,7 @@ import { projectPaths } from '../paths.ts'
 import { validateCloudConfig } from './cloud-init.ts'
 import { endpointProblem, normalizeEndpoint } from './endpoint.ts'
 import { structuredSecrets, textSecrets } from '../policy/secrets.ts'
+import { assertUrlEntry, EGRESS_OFF } from './egress.ts'
 
 export const CLIENT_ENV_PATH = '/run/openclaw-provision/client.env'
 
@@ -22,6 +23,8 @@ export interface ClientValues {
   avotsBaseUrl?: string
   /** a self-hosted Telegram Bot API server; default https://api.telegram.org */
   telegramApiRoot?: string
+  /** EGRESS_ALLOW: extra egress entries (egress.ts), or `off` by explicit choice; unset: the defaults only */
+  egressAllow?: string[] | typeof EGRESS_OFF
 }
 
 export const OWNER_ID = /^[1-9][0-9]{0,19}$/
@@ -44,6 +47,8 @@ export function assertClientValues(v: ClientValues): void {
 /** Build and validate the user-data document (cloud-config text). */
 export async function buildUserData(root: string, values: ClientValues): Promise<string> {
   assertClientValues(values)
+  if (values.avotsBaseUrl) assertUrlEntry(values.avotsBaseUrl, 'AVOTS_BASE_URL')
+  if (values.telegramApiRoot) assertUrlEntry(values.telegramApiRoot, 'TELEGRAM_API_ROOT')
   const file = projectPaths(root).cloudInit
   let text: string
   try {
@@ -80,6 +85,8 @@ export async function buildUserData(root: string, values: ClientValues): Promise
     `OPENCLAW_GATEWAY_TOKEN=${values.gatewayToken}`,
     ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${normalizeEndpoint(values.avotsBaseUrl)}`] : []),
     ...(values.telegramApiRoot ? [`TELEGRAM_API_ROOT=${normalizeEndpoint(values.telegramApiRoot)}`] : []),
+    ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${values.avotsBaseUrl}`] : []),
+    ...(values.egressAllow === EGRESS_OFF || values.egressAllow?.length ? [`EGRESS_ALLOW=${values.egressAllow === EGRESS_OFF ? EGRESS_OFF : values.egressAllow.join(',')}`] : []),
   ]
   entry.set('content', lines.join('\n') + '\n')
   doc.commentBefore = ` Per-client user-data for Telegram owner ${values.owner}: contains secrets, keep it out of git and logs.\n${doc.commentBefore ?? ''}`

@@ -114,3 +114,23 @@ t.test('invalid client values stop first boot before anything is written', async
   }
   t.same(readdirSync(l.root).sort(), readdirSync(join(REPO, 'packer', 'files')).sort())
 })
+
+t.test('an invalid egress allowlist stops first boot before anything is written; off is logged', async t => {
+  const l = layout(t)
+  const values = `OWNER_TELEGRAM_ID=${l.secrets.owner}\nAVOTS_API_KEY=${l.secrets.avots}\nTELEGRAM_BOT_TOKEN=${l.secrets.telegram}\n`
+  for (const [extra, why] of [
+    ['EGRESS_ALLOW=*.example.com\n', /wildcards are not allowed/],
+    ['EGRESS_ALLOW=api.example.com,10.0.0.0/16\n', /wider than \/24/],
+    ['EGRESS_ALLOW=off,api.example.com\n', /off cannot be combined/],
+    ['AVOTS_BASE_URL=https://169.254.169.254/v1\n', /link-local/],
+  ] as const) {
+    const r = await l.firstBoot(values + extra)
+    t.equal(r.code, 1, r.err)
+    t.match(r.err, why)
+    t.match(r.err, /first-boot: EGRESS_ALLOW is invalid|first-boot: AVOTS_BASE_URL: no egress entry/)
+    t.notOk(existsSync(l.state), 'no state written')
+  }
+  const off = await l.firstBoot(values + 'EGRESS_ALLOW=off\n')
+  t.equal(off.code, 0, off.err)
+  t.match(off.err, /WARNING: egress allowlist OFF by the client's explicit choice/)
+})
