@@ -18,6 +18,17 @@ if id sandbox >/dev/null 2>&1; then
   userdel --force --remove sandbox
 fi
 rm -rf /srv/openclaw-sandbox /etc/openclaw-sandbox /run/openclaw-provision
+# ...and its egress allowlist: the drop-ins that make Docker require it first,
+# then its units, its rules and its rendered files (first boot renders them
+# for each client)
+rm -f /etc/systemd/system/docker.service.d/clawbake-egress.conf /etc/systemd/system/openclaw.service.d/clawbake-egress.conf /etc/systemd/system/openclaw-sandbox.socket.d/clawbake-egress.conf
+rmdir /etc/systemd/system/docker.service.d /etc/systemd/system/openclaw.service.d /etc/systemd/system/openclaw-sandbox.socket.d 2>/dev/null || true
+systemctl daemon-reload
+systemctl disable --now clawbake-egress-dns.service clawbake-egress.service >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/clawbake-egress.service /etc/systemd/system/clawbake-egress-dns.service
+nft delete table inet clawbake_egress 2>/dev/null || true
+rm -rf /etc/clawbake/egress
+rmdir /etc/clawbake 2>/dev/null || true
 systemctl daemon-reload
 
 # rehearsal only: the ghcr.io name mapping and the throw-away CA

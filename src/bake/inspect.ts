@@ -88,6 +88,9 @@ export const LEFTOVER_PATHS: { path: string; what: string }[] = [
   { path: '/opt/openclaw/state/openclaw.json', what: 'the gate run\'s rendered config' },
   { path: '/var/lib/cloud/instances', what: 'cloud-init\'s copy of the build VM\'s user-data' },
   { path: '/root/.bash_history', what: 'shell history' },
+  { path: '/etc/clawbake/egress', what: 'the gate run\'s rendered egress allowlist' },
+  { path: '/etc/systemd/system/docker.service.d/clawbake-egress.conf', what: 'the gate run\'s egress drop-in for Docker' },
+  { path: '/etc/systemd/system/clawbake-egress.service', what: 'the gate run\'s egress unit' },
 ]
 
 async function debugfs(device: string, request: string): Promise<string> {

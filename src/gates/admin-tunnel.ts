@@ -65,6 +65,7 @@ export function allowedExposure(s: HostSocket, ctx: { composeGateway: string; ow
   if (s.proto === 'tcp' && s.port === 22 && s.process === 'sshd') return 'admin sshd'
   if (s.proto === 'tcp' && s.port === 2222 && s.address === ctx.composeGateway && s.process === 'systemd') return 'sandbox socket (compose network only)'
   if (s.proto === 'udp' && s.port === 68 && s.process === 'systemd-network') return 'DHCP client'
+  if ((s.proto === 'udp' || s.proto === 'tcp') && s.port === 53 && s.address === ctx.composeGateway && s.process === 'dnsmasq') return 'the agent\'s resolver (egress allowlist, compose network only)'
   return null
 }
 

@@ -91,6 +91,15 @@ export async function resetToImage(t: ComposeTarget): Promise<string[]> {
   await run('docker', composeArgs(t, ['--profile', 'cli', 'down', '--volumes', '--remove-orphans', '--timeout', '10']), { timeoutMs: 180_000 })
   await run('systemctl', ['disable', '--now', 'openclaw-sandbox.socket'])
   for (const u of ['openclaw-sandbox.socket', 'openclaw-sandbox@.service']) rmSync(join('/etc/systemd/system', u), { force: true })
+  // the egress allowlist first boot installed: the drop-ins that make Docker require it go first,
+  // so that stopping it does not stop Docker; then its units, its table and its rendered files
+  for (const u of ['docker.service', 'openclaw.service', 'openclaw-sandbox.socket']) rmSync(join('/etc/systemd/system', `${u}.d`, 'clawbake-egress.conf'), { force: true })
+  await run('systemctl', ['daemon-reload'])
+  await run('systemctl', ['disable', '--now', 'clawbake-egress-dns.service', 'clawbake-egress.service'])
+  for (const u of ['clawbake-egress.service', 'clawbake-egress-dns.service']) rmSync(join('/etc/systemd/system', u), { force: true })
+  await run('nft', ['delete', 'table', 'inet', 'clawbake_egress'])
+  rmSync('/etc/clawbake/egress', { recursive: true, force: true })
+  done.push('egress allowlist')
   await run('systemctl', ['daemon-reload'])
   if ((await run('id', ['-u', SANDBOX_USER])).code === 0) {
     await run('pkill', ['-KILL', '-u', SANDBOX_USER])
