@@ -7,7 +7,10 @@ set -euo pipefail
 
 # gate state and test secrets
 rm -rf /var/lib/clawbake /tmp/clawbake /var/tmp/clawbake-* /run/clawbake-gates-* /opt/openclaw/.env
-find /opt/openclaw/state -mindepth 1 -delete
+# all of state/ but V8's compile cache of the pinned image's code (no data:
+# bytecode of OpenClaw's own modules), so a client's first gateway start is a
+# warm one; first boot writes the rest for its client
+find /opt/openclaw/state -mindepth 1 -maxdepth 1 ! -name .compile-cache -exec rm -rf {} +
 
 # what the gate run's first boot made (the gate suite takes it back itself;
 # this is for a suite that crashed): the sandbox account, its sshd and units

@@ -108,7 +108,8 @@ export async function resetToImage(t: ComposeTarget): Promise<string[]> {
   }
   rmSync(SANDBOX_HOME, { recursive: true, force: true })
   rmSync(SANDBOX_ETC, { recursive: true, force: true })
-  await run('find', [join(t.root, 'state'), '-mindepth', '1', '-delete'])
+  // everything first boot wrote; V8's compile cache of the image's code stays (bytecode, no data: scrub.sh keeps it too)
+  await run('find', [join(t.root, 'state'), '-mindepth', '1', '-maxdepth', '1', '!', '-name', '.compile-cache', '-exec', 'rm', '-rf', '{}', '+'])
   done.push('state/', SANDBOX_ETC)
   return done
 }

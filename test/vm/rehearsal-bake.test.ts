@@ -7,8 +7,10 @@
 // qemu's guestfwd); the gate suite runs INSIDE the VM against the shipped
 // compose stack, first-boot path and socket-activated sandbox; the captured
 // qcow2 is converted and searched; then it publishes into a scratch catalog.
-// One bake, shared by every assertion that can use it; a second, cheaper
-// failing bake (avots answering text only) proves the in-VM verdict stops it.
+// One bake, shared by every assertion that can use it: its boot test boots the
+// captured image twice as a client's VM before it publishes. A boot of the
+// same image whose first boot must fail, and a second, cheaper failing bake
+// (avots answering text only) prove the boot test and the in-VM verdict stop it.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -19,6 +21,8 @@ import { bakeTree } from '../bake/helpers.ts'
 import { run, runOk, startDaemon } from '../../src/proc/run.ts'
 import { searchFile } from '../../src/bake/inspect.ts'
 import { GATE_IDS } from '../../src/gates/gate.ts'
+import { BOOT_CHECKS, bootTimeouts, runBootTest } from '../../src/boottest/boot-test.ts'
+import { startAvotsStandin } from '../../src/standins/avots.ts'
 
 t.setTimeout(3_600_000)
 
@@ -54,7 +58,8 @@ t.test('the rehearsal bake publishes, from a VM, into its scratch catalog', asyn
   // the image store: the rehearsal's loopback registry, verified after the push
   t.match(entry.store?.reference, /^127\.0\.0\.1:\d+\/clawbake-images:2026\.9\.6-/, 'pushed to the image store')
   t.equal(entry.store?.sha256, entry.artifact.sha256, 'the stored disk is the qcow2')
-  t.equal(entry.held, true, 'held: the channel tag moves only once the image has been boot-tested')
+  t.equal(entry.held, undefined, 'not held: the boot test passed, so the channel moved')
+  t.equal(catalog.events?.at(-1)?.action, 'publish')
   t.same(readFileSync(join(root, 'pins.lock.json'), 'utf8'), readFileSync(join(process.cwd(), 'pins.lock.json'), 'utf8'), 'the tree the command ran in is not re-pinned')
 })
 
@@ -69,6 +74,73 @@ t.test('the gate report was made inside the VM and every gate passed, admin-tunn
   t.match(byId['admin-tunnel'], /127\.0\.0\.1:18789\/healthz ok/)
   t.match(byId['admin-tunnel'], /without token 40[13]/)
   t.match(byId['admin-tunnel'], /Docker publishes only on 127\.0\.0\.1/)
+})
+
+t.test('the boot test: the captured image booted fresh as two clients\' VMs, proven again before publishing', async t => {
+  const bt = out.bootTest
+  t.equal(bt?.mode, 'boot', 'a report of its own')
+  t.same(bt.gates.map((g: { id: string }) => g.id), [...BOOT_CHECKS])
+  for (const g of bt.gates) t.ok(g.ok, `${g.id}: ${g.detail}`)
+  const d = Object.fromEntries(bt.gates.map((g: { id: string; detail: string }) => [g.id, g.detail]))
+  t.match(d['cloud-init'], /cloud-init status done, errors \[\]/)
+  t.match(d['no-build-leftovers'], /^none of: build user clawbake/)
+  t.match(d['stack'], new RegExp(`openclaw-gateway runs ghcr\\.io/openclaw/openclaw:2026\\.9\\.6@${out.digest}.*no image pull since docker\\.service started`))
+  t.match(d['owner-exec'], /written to \/srv\/openclaw-sandbox\/owner-exec-[0-9a-f]+\.txt by sandbox \(uid \d+\)/, 'the client VM\'s own sandbox user ran it')
+  t.match(d['stranger-refused'], /^no model call, no tool call, no reply/)
+  t.match(d['admin-tunnel'], /127\.0\.0\.1:\d+\/healthz ok; \/tools\/invoke without token 40[13]/, 'through the ssh -L tunnel')
+  t.match(d['admin-tunnel'], /Docker publishes only on 127\.0\.0\.1/)
+  t.match(d['client-secrets'], /^\/opt\/openclaw\/state\/\.env 0600 1000:1000; readable by no login user; 3 secrets in \/opt\/openclaw\/state\/\.env only/)
+  t.match(d['fresh-identity'], /SSH host keys are new \(the build VM had/)
+  t.match(d['second-boot'], /the first owner \d+ DMs it: no model call, no tool call, no reply/)
+  const names = out.stages.map((x: { stage: string }) => x.stage)
+  t.ok(names.indexOf('inspect') < names.indexOf('boot-test') && names.indexOf('boot-test') < names.indexOf('publish'), `inspect, boot-test, publish: ${names.join(', ')}`)
+  for (const stage of ['boot 1: boot to SSH', 'boot 1: first boot done', 'boot 1: gateway ready', 'boot 2: gateway ready']) t.ok(bt.timings.some((x: { stage: string; ms: number }) => x.stage === stage && x.ms > 0), `timed: ${stage}`)
+  const tree = out.rehearsal.root as string
+  const entry = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')).entries.at(-1)
+  t.equal(entry.bootTest?.report.mode, 'boot', 'the catalog entry records the boot test report')
+  t.same(entry.bootTest.report.gates.map((g: { id: string }) => g.id), [...BOOT_CHECKS])
+  t.equal(entry.bootTest.wallMs, bt.wallMs, 'and its wall time')
+  t.equal(entry.gates.mode, 'vm', 'beside the build VM\'s')
+  const runDir = out.runDir as string
+  t.same(entry.buildVm, JSON.parse(readFileSync(join(runDir, 'build-identity.json'), 'utf8')), 'the build VM\'s identity, recorded before the scrub')
+  t.match(entry.buildVm.hostKeys[0], /^SHA256:/)
+  t.not(entry.bootTest.identity.machineId, entry.buildVm.machineId)
+  t.ok(existsSync(join(runDir, 'boot-test', 'boot-1', 'serial.log')), 'the serial log is kept')
+  t.notOk(existsSync(join(runDir, 'boot-test', 'boot-1', 'seed.iso')), 'the seed (the client\'s secrets) is not')
+  const procs = (await run('ps', ['-eo', 'args'])).stdout.split('\n')
+  t.same(procs.filter(l => l.includes(join(runDir, 'boot-test'))), [], 'no VM of the boot test is left running')
+  t.notOk(bake.stderr.includes(avotsKey), 'the key is in no progress line')
+})
+
+t.test('a first boot that cannot start the stack (no avots key) fails the boot test, with cloud-init\'s and the unit\'s account', async t => {
+  const tree = out.rehearsal.root as string
+  const entry = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')).entries.at(-1)
+  const accelerator = /accelerator (kvm|tcg)/.exec(out.stages.find((x: { stage: string }) => x.stage === 'prepare')?.detail ?? '')?.[1] as 'kvm' | 'tcg'
+  t.ok(accelerator, 'the bake said which accelerator it used')
+  const avots = await startAvotsStandin({ mode: 'tool', apiKey: avotsKey })
+  t.teardown(() => avots.close())
+  const dir = mkdtempSync(join(tmpdir(), 'clawbake-boot-fail-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const catalogBefore = readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')
+  // the user-data `clawbake user-data` made, with the avots key taken out: what first-boot.sh refuses
+  const report = await runBootTest({
+    image: join(tree, entry.artifact.id), pinnedRef: `ghcr.io/openclaw/openclaw:2026.9.6@${entry.digest}`, openclawVersion: '2026.9.6', root: tree, dir,
+    accelerator, avotsUpstream: avots.baseUrl, avotsApiKey: avotsKey, buildIdentity: entry.buildVm, secondBoot: false,
+    editUserData: text => text.replace(/^(\s*)AVOTS_API_KEY=.*$/m, '$1AVOTS_API_KEY='),
+    ...bootTimeouts(accelerator), log: l => t.comment(l),
+  })
+  t.equal(report.ok, false)
+  const ci = report.gates.find(g => g.id === 'cloud-init')!
+  t.equal(ci.ok, false, 'the failed check is named')
+  t.match(ci.detail, /cloud-init status error/)
+  t.match(ci.detail, /== cloud-init status --long/)
+  t.match(ci.detail, /first-boot: AVOTS_API_KEY is missing or malformed/, 'first-boot.sh said why')
+  t.match(ci.detail, /== journalctl -u openclaw\.service/)
+  t.match(ci.detail, /serial console/)
+  t.same(report.gates.filter(g => g.id !== 'cloud-init').map(g => g.detail), Array(report.gates.length - 1).fill('did not run (an earlier step failed)'))
+  t.notOk(report.gates.some(g => g.id === 'second-boot'), 'no second boot asked')
+  t.ok(existsSync(join(dir, 'boot-1', 'serial.log')) && existsSync(join(dir, 'boot-1', 'disk.qcow2')), 'the overlay and the serial log are kept for inspection')
+  t.equal(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8'), catalogBefore, 'the catalog is untouched')
 })
 
 t.test('the captured disk: no secret in its raw bytes, no build leftover', async t => {
@@ -129,23 +201,23 @@ t.test('Ctrl-C while the VM boots leaves no qemu, registry or stand-in running, 
 t.test('a real in-VM failure (avots answering text only) fails the Packer build and publishes nothing', async t => {
   const root2 = bakeTree(t)
   // The cheaper real-VM path: the first bake's image as the base (Docker and the pinned image
-  // already in it: no install, no pull) and only the gate that must fail; the same gates.sh,
-  // in-VM suite, verdict.sh and bake verdict code as any bake.
+  // already in it: no install, no pull) and only a gate that must fail and needs no gateway
+  // start; the same gates.sh, in-VM suite, verdict.sh and bake verdict code as any bake.
   const tree = out.rehearsal.root as string
   const entry = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')).entries.at(-1)
   const fail = await clawbake([
-    'bake', '--tag', '2026.9.6', '--rehearsal', '--rehearsal-avots', 'text', '--rehearsal-gates', 'owner-exec',
+    'bake', '--tag', '2026.9.6', '--rehearsal', '--rehearsal-avots', 'text', '--rehearsal-gates', 'avots-smoke',
     '--base-image', join(tree, entry.artifact.id), '--base-checksum', `sha256:${entry.artifact.sha256}`, '--json',
   ], { cwd: root2, env: { ...env, CLAWBAKE_ROOT: root2 } })
   t.equal(fail.code, 1, fail.stderr.slice(-4000))
   const o = fail.json()
   t.equal(o.published, false)
   t.equal(o.error.rule, 'publish.gate-failed')
-  t.match(o.error.message, /owner-exec/)
+  t.match(o.error.message, /avots-smoke/)
   t.equal(o.gates?.mode, 'vm', 'the failing report came from inside the VM')
-  const owner = o.gates.gates.find((g: { id: string }) => g.id === 'owner-exec')
-  t.equal(owner.ok, false)
-  t.match(owner.detail, /no exec tool call/)
+  const smoke = o.gates.gates.find((g: { id: string }) => g.id === 'avots-smoke')
+  t.equal(smoke.ok, false)
+  t.match(smoke.detail, /non-stream: answered in text, no tool call/)
   t.notOk(existsSync(join(o.rehearsal.root, 'catalog', 'stable.json')), 'nothing published')
   t.match(fail.stderr, /gate verdict: failed/, 'the verdict failed the Packer build')
 })
