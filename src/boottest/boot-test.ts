@@ -31,12 +31,13 @@ import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator } from '../vm/accelerator.ts'
 import { bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
+import { egressGate, FORBIDDEN_ADDR, startForbiddenStandin, type ForbiddenStandin } from './egress.ts'
 import { newSshKey, sshTo, type Ssh } from './ssh.ts'
 import { sshOpenclaw } from './ssh-host.ts'
 import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, stackFromImage, type MachineIdentity } from './checks.ts'
 
 
-export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'second-boot'] as const
+export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'egress', 'client-secrets', 'fresh-identity', 'second-boot'] as const
 export type BootCheck = (typeof BOOT_CHECKS)[number]
 
 export interface BootTestReport {
@@ -100,7 +101,7 @@ function newClient(): Client {
 const msSince = (t0: number) => Math.round(performance.now() - t0)
 
 /** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
-async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: ForbiddenStandin): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
   const tgPort = new URL(tg.apiRoot).port
@@ -118,7 +119,8 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
   const t0 = performance.now()
   const vm = await bootClientVm({
     image: opts.image, dir, accelerator: opts.accelerator, userData, instanceId, hostname: `client-${n}`,
-    sshPublicKey: key.publicKey, ...(opts.signal ? { signal: opts.signal } : {}),
+    sshPublicKey: key.publicKey, guestfwd: [{ addr: FORBIDDEN_ADDR, port: 80, hostPort: forbidden.port }],
+    ...(opts.signal ? { signal: opts.signal } : {}),
   })
   log(`boot ${n}: qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}`)
   const knownHosts = join(dir, 'known_hosts')
@@ -173,6 +175,8 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   let identity: MachineIdentity | null = null
   const stops: (() => Promise<unknown>)[] = []
   const stopAll = async () => { for (const s of stops.splice(0).reverse()) await s().catch(() => {}) }
+  // the host no client may reach: its own guest address, and another port of an allowed one
+  const forbidden = await startForbiddenStandin()
 
   /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
   const bringUp = async (n: number, client: Client, checks: boolean) => {
@@ -182,7 +186,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     stops.push(() => proxy.close())
     opts.masker?.add?.(client.botToken)
     opts.masker?.add?.(client.gatewayToken)
-    const b = await bootAs(opts, client, n, tg, proxy, key)
+    const b = await bootAs(opts, client, n, tg, proxy, key, forbidden)
     stops.push(() => b.vm.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
     const ci = await cloudInitDone(b.ssh, cloudInitMs)
@@ -224,6 +228,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
       const windowMs = Math.min(30_000, Math.max(5_000, Math.round((ownerLatency ?? 20_000) * 1.5)))
       await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
       await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
+      await check('egress', () => egressGate({ ssh: b.ssh, tg, proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1) }))
       await check('client-secrets', () => clientSecrets(b.ssh, [
         { name: 'the avots API key', value: opts.avotsApiKey },
         { name: 'the bot token', value: first.botToken },
@@ -253,6 +258,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     }
   } finally {
     await stopAll()
+    await forbidden.close()
   }
   const wanted = BOOT_CHECKS.filter(c => c !== 'second-boot' || opts.secondBoot !== false)
   const gates = wanted.map(id => results.get(id) ?? { id, ok: false, detail: 'did not run (an earlier step failed)', ms: 0 })

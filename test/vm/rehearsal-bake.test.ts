@@ -89,6 +89,7 @@ t.test('the boot test: the captured image booted fresh as two clients\' VMs, pro
   t.match(d['stranger-refused'], /^no model call, no tool call, no reply/)
   t.match(d['admin-tunnel'], /127\.0\.0\.1:\d+\/healthz ok; \/tools\/invoke without token 40[13]/, 'through the ssh -L tunnel')
   t.match(d['admin-tunnel'], /Docker publishes only on 127\.0\.0\.1/)
+  t.match(d['egress'], /^\d+ probes at first boot; the owner's `exec` of a connection to the forbidden host ran in the sandbox and was refused; \d+ probes after systemctl restart docker; \d+ probes after docker compose down && up; the forbidden stand-in recorded no connection; nft counters: .*refused_\w+ [1-9]/)
   t.match(d['client-secrets'], /^\/opt\/openclaw\/state\/\.env 0600 1000:1000; readable by no login user; 3 secrets in \/opt\/openclaw\/state\/\.env only/)
   t.match(d['fresh-identity'], /SSH host keys are new \(the build VM had/)
   t.match(d['second-boot'], /the first owner \d+ DMs it: no model call, no tool call, no reply/)
