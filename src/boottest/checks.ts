@@ -29,7 +29,8 @@ export function assertIdentity(v: unknown, file: string): MachineIdentity {
 /** cloud-init ran to the end, every stage without an error (recoverable warnings are named, not failed). */
 export async function cloudInitDone(ssh: Ssh, timeoutMs: number): Promise<Verdict & { long: string }> {
   const r = await ssh.exec('cloud-init status --wait --long', { sudo: true, timeoutMs })
-  const long = (r.stdout + r.stderr).trim()
+  // `--wait` prints a dot a poll before the status, on the same line
+  const long = (r.stdout + r.stderr).trim().replace(/^\.+/gm, '')
   const status = /^status: (\S+)/m.exec(long)?.[1] ?? 'unknown'
   const errors = /^errors:\s*(\[\s*\]|\n(?:\s+-.*\n?)+|.*)$/m.exec(long)?.[1]?.trim() ?? ''
   const noErrors = errors === '[]' || errors === ''

@@ -32,9 +32,16 @@ export interface ChooseAcceleratorOptions {
   qemu?: string
 }
 
-/** The qemu arguments that select an accelerator and a CPU model for it. */
-export function acceleratorArgs(a: Accelerator): string[] {
-  return a === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']
+/**
+ * The qemu arguments that select an accelerator and a CPU model for it:
+ * KVM passes the host's CPU through; TCG emulates `max` unless
+ * CLAWBAKE_QEMU_CPU names another model (every vector extension the model
+ * advertises, glibc and V8 use, and TCG emulates them in software).
+ */
+export function acceleratorArgs(a: Accelerator, env: Record<string, string | undefined> = process.env): string[] {
+  if (a === 'kvm') return ['-accel', 'kvm', '-cpu', 'host']
+  const cpu = env.CLAWBAKE_QEMU_CPU?.trim()
+  return ['-accel', 'tcg,thread=multi', '-cpu', cpu && /^[A-Za-z0-9_.,+=-]+$/.test(cpu) ? cpu : 'max']
 }
 
 /** How much longer anything in the guest takes than with KVM: multiply guest timeouts by this. */

@@ -8,7 +8,7 @@ import { parse } from 'yaml'
 import { clawbake } from '../support/cli.ts'
 import { tempTree } from '../support/tree.ts'
 import { metaData } from '../../src/boottest/vm.ts'
-import { freshIdentity } from '../../src/boottest/checks.ts'
+import { cloudInitDone, freshIdentity } from '../../src/boottest/checks.ts'
 import { BOOT_CHECKS, bootTimeouts, failedChecks } from '../../src/boottest/boot-test.ts'
 import { allowedExposure, parseSs } from '../../src/gates/admin-tunnel.ts'
 
@@ -76,4 +76,16 @@ t.test('the report names every check; a failure line lists the failed ones', asy
   t.ok(bootTimeouts('tcg').timeouts.readyMs! > bootTimeouts('kvm').timeouts.readyMs!, 'an emulated CPU gets longer')
   const line = failedChecks({ ok: false, openclawVersion: 'x', mode: 'boot', image: 'i', accelerator: 'tcg', timings: [], wallMs: 1, identity: null, dir: 'd', gates: [{ id: 'cloud-init', ok: false, detail: 'status error', ms: 0 }, { id: 'stack', ok: true, detail: 'fine', ms: 0 }] })
   t.equal(line, 'cloud-init (status error)')
+})
+
+t.test('cloud-init status --wait --long, as the VM prints it (a dot a poll, then the status on the same line)', async t => {
+  const said = '............................................................status: done\nextended_status: done\nboot_status_code: enabled-by-generator\ndetail: DataSourceNoCloud [seed=/dev/sr0]\nerrors: []\nrecoverable_errors: {}\n'
+  const ssh = { exec: async () => ({ code: 0, stdout: said, stderr: '', ms: 1, timedOut: false }) } as unknown as Parameters<typeof cloudInitDone>[0]
+  const v = await cloudInitDone(ssh, 1000)
+  t.equal(v.ok, true, v.detail)
+  t.match(v.detail, /^cloud-init status done, errors \[\]/)
+  const failed = { exec: async () => ({ code: 1, stdout: '....status: error\nerrors:\n\t- (\'scripts_user\', RuntimeError(\'Runparts: 1 failures (runcmd) in 1 attempted commands\'))\nrecoverable_errors: {}\n', stderr: '', ms: 1, timedOut: false }) } as unknown as Parameters<typeof cloudInitDone>[0]
+  const f = await cloudInitDone(failed, 1000)
+  t.equal(f.ok, false)
+  t.match(f.detail, /cloud-init status error \(exit 1\): .*scripts_user/)
 })
