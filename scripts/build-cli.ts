@@ -87,7 +87,8 @@ export async function buildCli(): Promise<{ files: number; bytes: number; ms: nu
         // crypto.webcrypto, ...: modules nothing here uses); the builtin as a CommonJS module is read only where used
         name: 'builtins-as-commonjs',
         setup(b) {
-          b.onResolve({ filter: /^node:/ }, a => ({ path: a.path, namespace: 'builtin' }))
+          // (a dynamic import() stays one: it wants the named exports)
+          b.onResolve({ filter: /^node:/ }, a => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : { path: a.path, namespace: 'builtin' }))
           b.onLoad({ filter: /.*/, namespace: 'builtin' }, a => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(a.path)})`, loader: 'js' }))
         },
       }, {
