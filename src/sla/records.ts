@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
 import { CHANNELS, parseVersion, type Channel, type OpenclawVersion } from '../releases/version.ts'
-import { assertSchema } from '../schema/validate.ts'
+import { assertSchema } from '../schema/assert.ts'
 import { firstMovedAt, type Catalog } from '../publish/catalog.ts'
 import { URGENCIES, type Urgency } from './window.ts'
 

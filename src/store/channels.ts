@@ -11,7 +11,7 @@ import {
 } from '../publish/catalog.ts'
 import { revocationLines } from '../publish/notes.ts'
 import { CHANNELS, type Channel } from '../releases/version.ts'
-import { assertSchema } from '../schema/validate.ts'
+import { assertSchema } from '../schema/assert.ts'
 import { moveChannelTag } from './push.ts'
 
 export interface Found { channel: Channel; catalog: Catalog; index: number; entry: CatalogEntry }

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../atomic.ts'
 import type { AdvisoryRef } from '../releases/advisory.ts'
 import type { Urgency } from '../releases/urgency.ts'
 import type { Channel } from '../releases/version.ts'
-import { assertSchema } from '../schema/validate.ts'
+import { assertSchema } from '../schema/assert.ts'
 
 export const RELEASES_SCHEMA = 'releases-record.schema.json'
 

@@ -126,7 +126,7 @@ t.test('clawbake user-data: --allow-egress recorded in client.env; --no-egress-a
   t.match(bad.json(), { ok: false, error: { rule: 'egress.wildcard', field: '--allow-egress' } })
   const http = await clawbake(['user-data', '--owner', '4242'], { cwd: root, env: { ...env, AVOTS_BASE_URL: 'http://api.avots.ai/openai/v1' } })
   t.equal(http.code, 2)
-  t.match(http.stderr, /AVOTS_BASE_URL: \[egress\.plain-http\]/)
+  t.match(http.stderr, /AVOTS_BASE_URL \(--avots-base-url\): \[user-data\.avots-base-url\] plain http to a host name \(api\.avots\.ai\)/, 'the endpoint rule says it first')
   const both = await clawbake(['user-data', '--owner', '4242', '--no-egress-allowlist', '--allow-egress', '10.0.2.100'], { cwd: root, env })
   t.equal(both.code, 2)
   t.match(both.stderr, /user-data\.egress/)

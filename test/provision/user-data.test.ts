@@ -135,7 +135,13 @@ t.test('endpoints: https, or plain http only to a loopback, link-local or privat
     t.equal(r.json().ok, false)
     t.notOk(r.stdout.includes(s.avots) || r.stderr.includes(s.avots), 'no user-data, no secret')
   }
-  for (const url of ['http://127.0.0.1:8081', 'http://[::1]:8081', 'http://169.254.10.1', 'http://192.168.1.20:8080', 'http://[fd00::5]:80', 'https://api.telegram.org']) {
+  // the egress allowlist is the stricter half: IPv4 only, never the link-local metadata service
+  for (const [url, rule] of [['http://169.254.10.1', /TELEGRAM_API_ROOT: \[egress\.link-local\]/], ['http://[fd00::5]:80', /TELEGRAM_API_ROOT: \[egress\.malformed\] .*IPv6 is not allowed/]] as const) {
+    const r = await clawbake(['user-data', '--owner', '4242', '--telegram-api-root', url], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram } })
+    t.equal(r.code, 2, url)
+    t.match(r.stderr, rule)
+  }
+  for (const url of ['http://127.0.0.1:8081', 'http://192.168.1.20:8080', 'http://10.0.2.2:41001', 'https://api.telegram.org']) {
     const r = await clawbake(['user-data', '--owner', '4242', '--telegram-api-root', url], { cwd: root, env: { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram } })
     t.equal(r.code, 0, `${url} accepted: ${r.stderr}`)
   }
