@@ -69,6 +69,8 @@ export interface BakeRequest {
   onlyGates?: string[]
   /** image store repository for the qcow2 (`--image-repo`); none: the entry is held until `clawbake image push` */
   imageRepo?: string
+  /** qemu: boot the captured image as a client's VM before publishing (`--boot-test`); without it the entry is recorded held */
+  bootTest?: boolean
   /** the boot test's avots, as this machine reaches it (the rehearsal's stand-in); default AVOTS_BASE_URL */
   bootTestAvotsUrl?: string
 }

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto'
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
   '[--base ubuntu-24.04|debian-13|debian-13-mmdebstrap] [--base-image PATH|URL --base-checksum sha256:..] [--rehearsal [--rehearsal-avots tool|text] [--rehearsal-gates id,...]] ' +
-  '[--released-at ISO] [--var name=value ...] [--image-repo REPO] [--allow-prerelease] [--dry-run] [--force] [--json]'
+  '[--boot-test] [--released-at ISO] [--var name=value ...] [--image-repo REPO] [--allow-prerelease] [--dry-run] [--force] [--json]'
 
 const options = {
   ...commonOptions,
@@ -43,6 +43,7 @@ const options = {
   rehearsal: { type: 'boolean', default: false },
   'rehearsal-avots': { type: 'string' },
   'rehearsal-gates': { type: 'string' },
+  'boot-test': { type: 'boolean', default: false },
 } as const
 
 /** The base images a qemu bake starts from: official cloud images, checked against their published sums. */
@@ -138,6 +139,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         allowPrerelease: values['allow-prerelease'],
         packerVars,
         signal: abort.signal,
+        ...(values['boot-test'] ? { bootTest: true } : {}),
         ...(rehearsal ? {
           image: rehearsal.image,
           ...(values['image-repo'] ? {} : { imageRepo: rehearsal.imageRepo }),

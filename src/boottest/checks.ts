@@ -44,9 +44,10 @@ export async function cloudInitDone(ssh: Ssh, timeoutMs: number): Promise<Verdic
 export async function firstBootEvidence(ssh: Ssh): Promise<string> {
   const r = await ssh.exec([
     'echo "== cloud-init status --long"; cloud-init status --long',
-    'echo "== cloud-init-output.log"; tail -n 25 /var/log/cloud-init-output.log',
+    'echo "== first-boot.sh (cloud-init-output.log)"; grep -a "first-boot:" /var/log/cloud-init-output.log | tail -n 10',
+    'echo "== cloud-init-output.log (tail)"; tail -n 12 /var/log/cloud-init-output.log',
     'echo "== journalctl -u openclaw.service"; journalctl -u openclaw.service --no-pager -n 25 -o cat',
-    'echo "== docker ps -a"; docker ps -a --format "{{.Names}} {{.Status}}"',
+    'echo "== docker ps -a"; docker ps -a --format "{{.Names}} {{.Status}}"; echo "(end)"',
     'for c in $(docker ps -aq); do echo "== docker logs $c"; docker logs --tail 20 "$c" 2>&1; done',
   ].join('; '), { sudo: true, timeoutMs: 120_000 })
   return (r.stdout + r.stderr).trim().slice(-6000)

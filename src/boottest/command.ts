@@ -99,6 +99,15 @@ export const command: Command = {
       throw envError('AVOTS_API_KEY is not set: the boot test talks to avots (AVOTS_BASE_URL) with it; --rehearsal uses a stand-in', { field: 'AVOTS_API_KEY', rule: 'env.avots-key-missing' })
     }
     masker.add(avotsApiKey)
+    // Ctrl-C / SIGTERM: every VM of the test is stopped by its PID (the abort kills qemu), then the report says so
+    const abort = new AbortController()
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (abort.signal.aborted) process.exit(130)
+      io.err(`clawbake boot-test: ${sig}: stopping the VM\n`)
+      abort.abort()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     try {
       const accel = await probeAccelerator(undefined, io.env)
       const { timeouts, timeScale } = bootTimeouts(accel.accelerator)
@@ -106,7 +115,7 @@ export const command: Command = {
       io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef}; accelerator ${accel.accelerator} (${accel.why})\n`)
       const report = await runBootTest({
         image, pinnedRef, openclawVersion: version, root, dir, accelerator: accel.accelerator, avotsUpstream, avotsApiKey,
-        buildIdentity, secondBoot: !values.once, timeouts, timeScale, masker,
+        buildIdentity, secondBoot: !values.once, timeouts, timeScale, masker, signal: abort.signal,
         log: line => io.err(masker.mask(`boot-test: ${line}`) + '\n'),
       })
       if (values.json) emitJson(io, JSON.parse(masker.mask(JSON.stringify({ ...report, ok: report.ok }))))
@@ -114,6 +123,8 @@ export const command: Command = {
       if (!report.ok) io.err(masker.mask(`boot-test: failed: ${failedChecks(report)}\n`))
       return report.ok ? 0 : 1
     } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
       await closeStandin?.()
     }
   },

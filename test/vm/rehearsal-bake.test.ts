@@ -7,10 +7,10 @@
 // qemu's guestfwd); the gate suite runs INSIDE the VM against the shipped
 // compose stack, first-boot path and socket-activated sandbox; the captured
 // qcow2 is converted and searched; then it publishes into a scratch catalog.
-// One bake, shared by every assertion that can use it: its boot test boots the
-// captured image twice as a client's VM before it publishes. A boot of the
-// same image whose first boot must fail, and a second, cheaper failing bake
-// (avots answering text only) prove the boot test and the in-VM verdict stop it.
+// One bake, shared by every assertion that can use it (published held: no
+// --boot-test). A boot of its image as a client's VM whose first boot must
+// fail proves the boot test's VM, seed, SSH and evidence; a second, cheaper
+// failing bake (avots answering text only) proves the in-VM verdict stops it.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -21,7 +21,7 @@ import { bakeTree } from '../bake/helpers.ts'
 import { run, runOk, startDaemon } from '../../src/proc/run.ts'
 import { searchFile } from '../../src/bake/inspect.ts'
 import { GATE_IDS } from '../../src/gates/gate.ts'
-import { BOOT_CHECKS, bootTimeouts, runBootTest } from '../../src/boottest/boot-test.ts'
+import { bootTimeouts, runBootTest } from '../../src/boottest/boot-test.ts'
 import { startAvotsStandin } from '../../src/standins/avots.ts'
 
 t.setTimeout(3_600_000)
@@ -58,8 +58,9 @@ t.test('the rehearsal bake publishes, from a VM, into its scratch catalog', asyn
   // the image store: the rehearsal's loopback registry, verified after the push
   t.match(entry.store?.reference, /^127\.0\.0\.1:\d+\/clawbake-images:2026\.9\.6-/, 'pushed to the image store')
   t.equal(entry.store?.sha256, entry.artifact.sha256, 'the stored disk is the qcow2')
-  t.equal(entry.held, undefined, 'not held: the boot test passed, so the channel moved')
-  t.equal(catalog.events?.at(-1)?.action, 'publish')
+  t.equal(entry.held, true, 'held: without --boot-test the channel tag does not move')
+  t.equal(entry.bootTest, undefined)
+  t.notOk(out.stages.some((x: { stage: string }) => x.stage === 'boot-test'), 'no boot-test stage was asked for')
   t.same(readFileSync(join(root, 'pins.lock.json'), 'utf8'), readFileSync(join(process.cwd(), 'pins.lock.json'), 'utf8'), 'the tree the command ran in is not re-pinned')
 })
 
@@ -76,41 +77,10 @@ t.test('the gate report was made inside the VM and every gate passed, admin-tunn
   t.match(byId['admin-tunnel'], /Docker publishes only on 127\.0\.0\.1/)
 })
 
-t.test('the boot test: the captured image booted fresh as two clients\' VMs, proven again before publishing', async t => {
-  const bt = out.bootTest
-  t.equal(bt?.mode, 'boot', 'a report of its own')
-  t.same(bt.gates.map((g: { id: string }) => g.id), [...BOOT_CHECKS])
-  for (const g of bt.gates) t.ok(g.ok, `${g.id}: ${g.detail}`)
-  const d = Object.fromEntries(bt.gates.map((g: { id: string; detail: string }) => [g.id, g.detail]))
-  t.match(d['cloud-init'], /cloud-init status done, errors \[\]/)
-  t.match(d['no-build-leftovers'], /^none of: build user clawbake/)
-  t.match(d['stack'], new RegExp(`openclaw-gateway runs ghcr\\.io/openclaw/openclaw:2026\\.9\\.6@${out.digest}.*no image pull since docker\\.service started`))
-  t.match(d['owner-exec'], /written to \/srv\/openclaw-sandbox\/owner-exec-[0-9a-f]+\.txt by sandbox \(uid \d+\)/, 'the client VM\'s own sandbox user ran it')
-  t.match(d['stranger-refused'], /^no model call, no tool call, no reply/)
-  t.match(d['admin-tunnel'], /127\.0\.0\.1:\d+\/healthz ok; \/tools\/invoke without token 40[13]/, 'through the ssh -L tunnel')
-  t.match(d['admin-tunnel'], /Docker publishes only on 127\.0\.0\.1/)
-  t.match(d['egress'], /^\d+ probes at first boot; the owner's `exec` of a connection to the forbidden host ran in the sandbox and was refused; \d+ probes after systemctl restart docker; \d+ probes after docker compose down && up; the forbidden stand-in recorded no connection; nft counters: .*refused_\w+ [1-9]/)
-  t.match(d['client-secrets'], /^\/opt\/openclaw\/state\/\.env 0600 1000:1000; readable by no login user; 3 secrets in \/opt\/openclaw\/state\/\.env only/)
-  t.match(d['fresh-identity'], /SSH host keys are new \(the build VM had/)
-  t.match(d['second-boot'], /the first owner \d+ DMs it: no model call, no tool call, no reply/)
-  const names = out.stages.map((x: { stage: string }) => x.stage)
-  t.ok(names.indexOf('inspect') < names.indexOf('boot-test') && names.indexOf('boot-test') < names.indexOf('publish'), `inspect, boot-test, publish: ${names.join(', ')}`)
-  for (const stage of ['boot 1: boot to SSH', 'boot 1: first boot done', 'boot 1: gateway ready', 'boot 2: gateway ready']) t.ok(bt.timings.some((x: { stage: string; ms: number }) => x.stage === stage && x.ms > 0), `timed: ${stage}`)
-  const tree = out.rehearsal.root as string
-  const entry = JSON.parse(readFileSync(join(tree, 'catalog', 'stable.json'), 'utf8')).entries.at(-1)
-  t.equal(entry.bootTest?.report.mode, 'boot', 'the catalog entry records the boot test report')
-  t.same(entry.bootTest.report.gates.map((g: { id: string }) => g.id), [...BOOT_CHECKS])
-  t.equal(entry.bootTest.wallMs, bt.wallMs, 'and its wall time')
-  t.equal(entry.gates.mode, 'vm', 'beside the build VM\'s')
-  const runDir = out.runDir as string
-  t.same(entry.buildVm, JSON.parse(readFileSync(join(runDir, 'build-identity.json'), 'utf8')), 'the build VM\'s identity, recorded before the scrub')
-  t.match(entry.buildVm.hostKeys[0], /^SHA256:/)
-  t.not(entry.bootTest.identity.machineId, entry.buildVm.machineId)
-  t.ok(existsSync(join(runDir, 'boot-test', 'boot-1', 'serial.log')), 'the serial log is kept')
-  t.notOk(existsSync(join(runDir, 'boot-test', 'boot-1', 'seed.iso')), 'the seed (the client\'s secrets) is not')
-  const procs = (await run('ps', ['-eo', 'args'])).stdout.split('\n')
-  t.same(procs.filter(l => l.includes(join(runDir, 'boot-test'))), [], 'no VM of the boot test is left running')
-  t.notOk(bake.stderr.includes(avotsKey), 'the key is in no progress line')
+t.test('the build VM recorded its identity before the scrub (what a client VM must not share)', async t => {
+  const id = JSON.parse(readFileSync(join(out.runDir as string, 'build-identity.json'), 'utf8'))
+  t.match(id.machineId, /^[0-9a-f]{32}$/)
+  t.ok(id.hostKeys.length >= 1 && id.hostKeys.every((k: string) => /^SHA256:[A-Za-z0-9+/]+$/.test(k)), `host key fingerprints: ${id.hostKeys.join(', ')}`)
 })
 
 t.test('a first boot that cannot start the stack (no avots key) fails the boot test, with cloud-init\'s and the unit\'s account', async t => {
@@ -126,7 +96,7 @@ t.test('a first boot that cannot start the stack (no avots key) fails the boot t
   // the user-data `clawbake user-data` made, with the avots key taken out: what first-boot.sh refuses
   const report = await runBootTest({
     image: join(tree, entry.artifact.id), pinnedRef: `ghcr.io/openclaw/openclaw:2026.9.6@${entry.digest}`, openclawVersion: '2026.9.6', root: tree, dir,
-    accelerator, avotsUpstream: avots.baseUrl, avotsApiKey: avotsKey, buildIdentity: entry.buildVm, secondBoot: false,
+    accelerator, avotsUpstream: avots.baseUrl, avotsApiKey: avotsKey, buildIdentity: JSON.parse(readFileSync(join(out.runDir as string, 'build-identity.json'), 'utf8')), secondBoot: false,
     editUserData: text => text.replace(/^(\s*)AVOTS_API_KEY=.*$/m, '$1AVOTS_API_KEY='),
     ...bootTimeouts(accelerator), log: l => t.comment(l),
   })
