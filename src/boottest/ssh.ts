@@ -45,9 +45,15 @@ export function sshTo(opts: { port: number; user: string; key: SshKey; knownHost
     user: opts.user,
     port: opts.port,
     knownHosts: opts.knownHosts,
-    exec(command, o = {}) {
+    async exec(command, o = {}) {
       const line = o.sudo ? `sudo -n sh -c ${shellQuote(command)}` : command
-      return run('ssh', [...base([]), line], { timeoutMs: o.timeoutMs ?? 120_000, ...(o.input !== undefined ? { input: o.input } : {}), ...common })
+      // a fresh VM's sshd is restarted once more by cloud-init after it first answers: a connection
+      // refused or reset before the command ran is tried again, a few times
+      for (let attempt = 1; ; attempt++) {
+        const r = await run('ssh', [...base([]), line], { timeoutMs: o.timeoutMs ?? 120_000, ...(o.input !== undefined ? { input: o.input } : {}), ...common })
+        if (r.code !== 255 || !SSH_NOT_CONNECTED.test(r.stderr) || attempt >= 5) return r
+        await new Promise(res => setTimeout(res, 3000))
+      }
     },
     async tunnel(remotePort) {
       const localPort = await freeLoopbackPort()
@@ -59,6 +65,9 @@ export function sshTo(opts: { port: number; user: string; key: SshKey; knownHost
     },
   }
 }
+
+/** ssh's words for a connection that never reached the command (exit 255). */
+export const SSH_NOT_CONNECTED = /kex_exchange_identification|Connection (reset by peer|refused|closed by remote host)|Connection timed out during banner exchange/
 
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`

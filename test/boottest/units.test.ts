@@ -8,6 +8,7 @@ import { parse } from 'yaml'
 import { clawbake } from '../support/cli.ts'
 import { tempTree } from '../support/tree.ts'
 import { metaData } from '../../src/boottest/vm.ts'
+import { SSH_NOT_CONNECTED } from '../../src/boottest/ssh.ts'
 import { cloudInitDone, freshIdentity } from '../../src/boottest/checks.ts'
 import { BOOT_CHECKS, bootTimeouts, failedChecks } from '../../src/boottest/boot-test.ts'
 import { allowedExposure, parseSs } from '../../src/gates/admin-tunnel.ts'
@@ -88,4 +89,9 @@ t.test('cloud-init status --wait --long, as the VM prints it (a dot a poll, then
   const f = await cloudInitDone(failed, 1000)
   t.equal(f.ok, false)
   t.match(f.detail, /cloud-init status error \(exit 1\): .*scripts_user/)
+})
+
+t.test('ssh failures that never reached the command are told apart from the command failing', async t => {
+  for (const said of ['kex_exchange_identification: read: Connection reset by peer', 'ssh: connect to host 127.0.0.1 port 40111: Connection refused', 'Connection closed by remote host']) t.match(said, SSH_NOT_CONNECTED, said)
+  for (const said of ['debian@127.0.0.1: Permission denied (publickey).', 'Host key verification failed.', 'sudo: a password is required']) t.notMatch(said, SSH_NOT_CONNECTED, said)
 })
