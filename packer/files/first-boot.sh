@@ -147,6 +147,12 @@ install -m 0644 "$root/sandbox/openclaw-sandbox.socket" "$root/sandbox/openclaw-
 systemctl daemon-reload
 systemctl enable --now openclaw-sandbox.socket
 
+# cloud-init's copies of this user-data (with the client's secrets) go now and after every later boot
+install -m 0644 "$root/openclaw-forget-user-data.service" /etc/systemd/system/
+systemctl daemon-reload
+systemctl enable openclaw-forget-user-data.service 2>&1
+bash "$root/forget-user-data.sh"
+
 # openclaw.service (enabled in the image) was skipped at boot: state/.env did not exist yet.
 systemctl start openclaw.service
 echo "first-boot: OpenClaw is up (owner ${OWNER_TELEGRAM_ID})" >&2

@@ -14,8 +14,8 @@ find /opt/openclaw/state -mindepth 1 -maxdepth 1 ! -name .compile-cache -exec rm
 
 # what the gate run's first boot made (the gate suite takes it back itself;
 # this is for a suite that crashed): the sandbox account, its sshd and units
-systemctl disable --now openclaw-sandbox.socket >/dev/null 2>&1 || true
-rm -f /etc/systemd/system/openclaw-sandbox.socket /etc/systemd/system/openclaw-sandbox@.service
+systemctl disable --now openclaw-sandbox.socket openclaw-forget-user-data.service >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/openclaw-sandbox.socket /etc/systemd/system/openclaw-sandbox@.service /etc/systemd/system/openclaw-forget-user-data.service
 if id sandbox >/dev/null 2>&1; then
   pkill -KILL -u sandbox || true
   userdel --force --remove sandbox

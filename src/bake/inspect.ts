@@ -91,6 +91,7 @@ export const LEFTOVER_PATHS: { path: string; what: string }[] = [
   { path: '/etc/clawbake/egress', what: 'the gate run\'s rendered egress allowlist' },
   { path: '/etc/systemd/system/docker.service.d/clawbake-egress.conf', what: 'the gate run\'s egress drop-in for Docker' },
   { path: '/etc/systemd/system/clawbake-egress.service', what: 'the gate run\'s egress unit' },
+  { path: '/etc/systemd/system/openclaw-forget-user-data.service', what: 'the gate run\'s first-boot unit' },
 ]
 
 async function debugfs(device: string, request: string): Promise<string> {

@@ -89,8 +89,8 @@ export async function resetToImage(t: ComposeTarget): Promise<string[]> {
   const done: string[] = []
   await run('systemctl', ['stop', 'openclaw.service'], { timeoutMs: 180_000 })
   await run('docker', composeArgs(t, ['--profile', 'cli', 'down', '--volumes', '--remove-orphans', '--timeout', '10']), { timeoutMs: 180_000 })
-  await run('systemctl', ['disable', '--now', 'openclaw-sandbox.socket'])
-  for (const u of ['openclaw-sandbox.socket', 'openclaw-sandbox@.service']) rmSync(join('/etc/systemd/system', u), { force: true })
+  await run('systemctl', ['disable', '--now', 'openclaw-sandbox.socket', 'openclaw-forget-user-data.service'])
+  for (const u of ['openclaw-sandbox.socket', 'openclaw-sandbox@.service', 'openclaw-forget-user-data.service']) rmSync(join('/etc/systemd/system', u), { force: true })
   // the egress allowlist first boot installed: the drop-ins that make Docker require it go first,
   // so that stopping it does not stop Docker; then its units, its table and its rendered files
   for (const u of ['docker.service', 'openclaw.service', 'openclaw-sandbox.socket']) rmSync(join('/etc/systemd/system', `${u}.d`, 'clawbake-egress.conf'), { force: true })
