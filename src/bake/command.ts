@@ -61,7 +61,7 @@ const SETTABLE_VARS = new Set(['ubuntu_image_url', 'ubuntu_image_checksum', 'dis
 function toJson(o: BakeOutcome, error?: ClawbakeError): Record<string, unknown> {
   return {
     ok: o.ok, tag: o.tag, digest: o.digest, channel: o.channel, builder: o.builder, artifact: o.artifact, gates: o.gates,
-    published: o.published, noop: o.noop, dryRun: o.dryRun, files: o.files, bakeId: o.bakeId,
+    published: o.published, noop: o.noop, dryRun: o.dryRun, files: o.files, bakeId: o.bakeId, runDir: o.runDir,
     stages: o.stages, bootTest: o.bootTest ?? null, ...(o.plan ? { plan: o.plan } : {}), ...(error ? { error: error.toJSON() } : {}),
   }
 }
