@@ -11,12 +11,11 @@
 import { createServer, type Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { fail, pass, type Verdict } from '../gates/gate.ts'
-import { OPENCLAW_ROOT } from '../gates/host-compose.ts'
 import type { TelegramStandin } from '../standins/telegram.ts'
 import type { AvotsProxy } from '../gates/avots-proxy.ts'
 import { settleTurn, textOf, sleep } from '../gates/conversation.ts'
 import type { Ssh } from './ssh.ts'
-import { gatewayContainer } from './ssh-host.ts'
+import { compose, gatewayContainer } from './ssh-host.ts'
 import { QEMU_HOST_ADDR } from './vm.ts'
 
 /** The forbidden stand-in as the VM sees it (a guestfwd address of its own). */
@@ -131,7 +130,6 @@ export async function egressGate(opts: {
   await ssh.exec('systemctl restart docker', { sudo: true, timeoutMs: opts.restartMs })
   if (!(await gatewayRunning(ssh, opts.restartMs))) problems.push('after `systemctl restart docker` the gateway container did not run again')
   else facts.push(`${await round('after systemctl restart docker')} probes after systemctl restart docker`)
-  const compose = `docker compose --project-directory ${OPENCLAW_ROOT} -f ${OPENCLAW_ROOT}/docker-compose.yml`
   await ssh.exec(`${compose} down && ${compose} up -d`, { sudo: true, timeoutMs: opts.restartMs })
   if (!(await gatewayRunning(ssh, opts.restartMs))) problems.push('after `docker compose down && up -d` the gateway container did not run again')
   else facts.push(`${await round('after docker compose down && up')} probes after docker compose down && up`)

@@ -12,7 +12,8 @@ import type { Ssh } from './ssh.ts'
 import { shellQuote } from './ssh.ts'
 
 const GATEWAY_PORT = 18789
-const compose = `docker compose --project-directory ${OPENCLAW_ROOT} -f ${OPENCLAW_ROOT}/docker-compose.yml`
+/** The shipped compose project on the VM, as a command line. */
+export const compose = `docker compose --project-directory ${OPENCLAW_ROOT} -f ${OPENCLAW_ROOT}/docker-compose.yml`
 
 export interface SshOpenclaw {
   host: OpenclawHost

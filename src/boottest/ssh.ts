@@ -41,19 +41,13 @@ export function sshTo(opts: { port: number; user: string; key: SshKey; knownHost
     ...extra, `${opts.user}@127.0.0.1`,
   ]
   const common = opts.masker ? { masker: opts.masker } : {}
+  const remote = (command: string, sudo?: boolean) => (sudo ? `sudo -n sh -c ${shellQuote(command)}` : command)
   return {
     user: opts.user,
     port: opts.port,
     knownHosts: opts.knownHosts,
-    async exec(command, o = {}) {
-      const line = o.sudo ? `sudo -n sh -c ${shellQuote(command)}` : command
-      // a fresh VM's sshd is restarted once more by cloud-init after it first answers: a connection
-      // refused or reset before the command ran is tried again, a few times
-      for (let attempt = 1; ; attempt++) {
-        const r = await run('ssh', [...base([]), line], { timeoutMs: o.timeoutMs ?? 120_000, ...(o.input !== undefined ? { input: o.input } : {}), ...common })
-        if (r.code !== 255 || !SSH_NOT_CONNECTED.test(r.stderr) || attempt >= 5) return r
-        await new Promise(res => setTimeout(res, 3000))
-      }
+    exec(command, o = {}) {
+      return retryUnconnected(() => run('ssh', [...base([]), remote(command, o.sudo)], { timeoutMs: o.timeoutMs ?? 120_000, ...(o.input !== undefined ? { input: o.input } : {}), ...common }))
     },
     async tunnel(remotePort) {
       const localPort = await freeLoopbackPort()
@@ -61,13 +55,26 @@ export function sshTo(opts: { port: number; user: string; key: SshKey; knownHost
       return { localPort, daemon }
     },
     follow(command, o = {}) {
-      return startDaemon('ssh', [...base([]), o.sudo ? `sudo -n sh -c ${shellQuote(command)}` : command], common)
+      return startDaemon('ssh', [...base([]), remote(command, o.sudo)], common)
     },
   }
 }
 
 /** ssh's words for a connection that never reached the command (exit 255). */
 export const SSH_NOT_CONNECTED = /kex_exchange_identification|Connection (reset by peer|refused|closed by remote host)|Connection timed out during banner exchange/
+
+/**
+ * One ssh run, again (up to 5 times, 3 s apart) while it fails before the
+ * command ran: a fresh VM's sshd is restarted once more by cloud-init after
+ * it first answers.
+ */
+export async function retryUnconnected(once: () => Promise<RunResult>): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await once()
+    if (r.code !== 255 || !SSH_NOT_CONNECTED.test(r.stderr) || attempt >= 5) return r
+    await new Promise(res => setTimeout(res, 3000))
+  }
+}
 
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`

@@ -17,7 +17,7 @@ import { buildDebianBase, debianBaseKey, type DebianBase } from '../../src/vm/de
 import { cacheRoot } from '../../src/paths.ts'
 import { freePort } from '../support/net.ts'
 import { REPO } from '../support/tree.ts'
-import { SSH_NOT_CONNECTED } from '../../src/boottest/ssh.ts'
+import { retryUnconnected } from '../../src/boottest/ssh.ts'
 
 t.setTimeout(45 * 60_000)
 
@@ -137,13 +137,7 @@ if (skip) {
       `${BUILD_USER}@127.0.0.1`, command,
     ], { timeoutMs })
     // cloud-init restarts sshd once more after it first answers: a connection reset before the command ran is retried
-    const ssh = async (command: string, timeoutMs = 20_000 * timeoutScale(accelerator)) => {
-      for (let attempt = 1; ; attempt++) {
-        const r = await once(command, timeoutMs)
-        if (r.code !== 255 || !SSH_NOT_CONNECTED.test(r.stderr) || attempt >= 5) return r
-        await new Promise(res => setTimeout(res, 3000))
-      }
-    }
+    const ssh = (command: string, timeoutMs = 20_000 * timeoutScale(accelerator)) => retryUnconnected(() => once(command, timeoutMs))
 
     // boot to SSH: 50-110 s under TCG per the facts sheet; give it 40 s x the accelerator's scale
     const deadline = Date.now() + 40_000 * timeoutScale(accelerator)
