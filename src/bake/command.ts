@@ -2,6 +2,7 @@
 // (`npm run bake -- --tag X`): the whole line, see bake.ts and stages/.
 import type { Command } from '../cli/command.ts'
 import { commonOptions, parseCommandArgs } from '../cli/args.ts'
+import { stopOnSignals } from '../cli/stop-signals.ts'
 import { ClawbakeError, usageError } from '../errors.ts'
 import { emitJson, type Io } from '../io.ts'
 import { CHANNELS, type Channel } from '../releases/version.ts'
@@ -100,14 +101,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
   let bakeIo = io
   // Ctrl-C / SIGTERM: Packer gets SIGINT and stops its VM, the bake fails and releases its lock, the rehearsal's
   // registries and stand-in are stopped by PID (finally, below); a second signal exits at once
-  const abort = new AbortController()
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(130)
-    io.err(`clawbake bake: ${sig}: stopping Packer and its VM${values.rehearsal ? ', the registries and the stand-in' : ''}\n`)
-    abort.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const abort = stopOnSignals(io, sig => `clawbake bake: ${sig}: stopping Packer and its VM${values.rehearsal ? ', the registries and the stand-in' : ''}`)
   try {
     if (values.rehearsal) {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
@@ -168,8 +162,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
     throw e
   } finally {
     await rehearsal?.stop()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    abort.release()
   }
 }
 

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Command } from '../cli/command.ts'
 import { commonOptions, parseCommandArgs } from '../cli/args.ts'
+import { stopOnSignals } from '../cli/stop-signals.ts'
 import { ClawbakeError, envError, usageError } from '../errors.ts'
 import { hashFile } from '../file-hash.ts'
 import { emitJson } from '../io.ts'
@@ -100,14 +101,7 @@ export const command: Command = {
     }
     masker.add(avotsApiKey)
     // Ctrl-C / SIGTERM: every VM of the test is stopped by its PID (the abort kills qemu), then the report says so
-    const abort = new AbortController()
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (abort.signal.aborted) process.exit(130)
-      io.err(`clawbake boot-test: ${sig}: stopping the VM\n`)
-      abort.abort()
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const abort = stopOnSignals(io, sig => `clawbake boot-test: ${sig}: stopping the VM`)
     try {
       const accel = await probeAccelerator(undefined, io.env)
       const { timeouts, timeScale } = bootTimeouts(accel.accelerator)
@@ -123,8 +117,7 @@ export const command: Command = {
       if (!report.ok) io.err(masker.mask(`boot-test: failed: ${failedChecks(report)}\n`))
       return report.ok ? 0 : 1
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      abort.release()
       await closeStandin?.()
     }
   },
