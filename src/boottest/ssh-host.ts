@@ -7,6 +7,7 @@
 import type { CliRun, Gateway, Listener, OpenclawHost, SandboxFile } from '../gates/host.ts'
 import { parseSs, SS_ARGS, type VmView } from '../gates/admin-tunnel.ts'
 import { OPENCLAW_ROOT, SANDBOX_HOME, SANDBOX_USER } from '../gates/host-compose.ts'
+import { LEASE_START_LOST_TEXT, leaseStartStuck } from '../openclaw/lease.ts'
 import { tail, type Daemon } from '../proc/run.ts'
 import type { Ssh } from './ssh.ts'
 import { shellQuote } from './ssh.ts'
@@ -60,6 +61,13 @@ export async function sshOpenclaw(ssh: Ssh, opts: { version: string; timeScale: 
       const c = await gatewayContainer(ssh)
       if (!c) return 0
       return Number((await ssh.exec(`docker inspect -f '{{.RestartCount}}' ${c}`, { sudo: true })).stdout.trim()) || 0
+    },
+    async startStuck() {
+      const c = await gatewayContainer(ssh)
+      if (!c) return null
+      const r = await ssh.exec(`docker inspect -f '{{.RestartCount}}' ${c}; docker logs ${c} 2>&1 | grep -m1 -F ${shellQuote(LEASE_START_LOST_TEXT)}`, { sudo: true })
+      const [count = '', ...lines] = r.stdout.split('\n')
+      return leaseStartStuck(lines.join('\n'), Number(count.trim()) || 0)
     },
     async stop() {
       stopped = true

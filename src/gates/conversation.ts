@@ -17,12 +17,25 @@ export function mentions(call: ModelCall, needle: string): boolean {
   return call.messages.some(m => m.role === 'user' && textOf(m.content).includes(needle))
 }
 
-/** Gateway healthy (`/healthz`) and polling the Bot API stand-in. */
-export async function waitReady(host: OpenclawHost, gw: Gateway, tg: TelegramStandin, timeoutMs: number): Promise<void> {
+/** How often a starting gateway's log is read for a start that cannot succeed. */
+const STUCK_CHECK_MS = 15_000
+
+/**
+ * Gateway healthy (`/healthz`) and polling the Bot API stand-in. Stops early
+ * when the gateway says its start cannot succeed (`startStuck`).
+ */
+export async function waitReady(host: OpenclawHost, gw: Gateway, tg: TelegramStandin, timeoutMs: number, opts: { stuckCheckMs?: number } = {}): Promise<void> {
+  const stuckCheckMs = opts.stuckCheckMs ?? STUCK_CHECK_MS
   const until = Date.now() + timeoutMs
   let healthy = false
+  let nextStuckCheck = Date.now() + stuckCheckMs
   while (Date.now() < until) {
     if (gw.exited()) throw new Error(`gateway exited during start-up: ${gw.output().trim().split('\n').slice(-4).join(' | ').slice(0, 600)}`)
+    if (!healthy && gw.startStuck && Date.now() >= nextStuckCheck) {
+      const stuck = await gw.startStuck()
+      if (stuck) throw new Error(`gateway cannot start: ${stuck}`)
+      nextStuckCheck = Date.now() + stuckCheckMs
+    }
     if (!healthy) {
       try {
         const res = await fetch(`${host.gatewayUrl}/healthz`, { signal: AbortSignal.timeout(2000) })

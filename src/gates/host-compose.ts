@@ -12,6 +12,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { envError } from '../errors.ts'
+import { leaseStartStuck } from '../openclaw/lease.ts'
 import { run, runOk, tail } from '../proc/run.ts'
 import type { CliRun, Gateway, Listener, OpenclawHost, SandboxFile } from './host.ts'
 import type { HostEnvironment } from './host-local.ts'
@@ -72,6 +73,14 @@ export async function gatewayEvidence(t: ComposeTarget): Promise<string> {
   const st = (await run('docker', ['inspect', '-f', '{{.State.Status}} exit={{.State.ExitCode}} restarts={{.RestartCount}} health={{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} oom={{.State.OOMKilled}}', id])).stdout.trim()
   const logs = await run('docker', ['logs', '--tail', '30', id])
   return `container ${id.slice(0, 12)} ${st}; ${unitLine}; logs: ${tail(logs.stdout + '\n' + logs.stderr, 12).slice(-2000)}`
+}
+
+/** Why the gateway's start cannot succeed (OpenClaw's lost lease start, then restarts), or null. */
+async function gatewayStartStuck(t: ComposeTarget): Promise<string | null> {
+  const id = await containerOf(t, 'openclaw-gateway')
+  if (!id) return null
+  const logs = await run('docker', ['logs', id])
+  return leaseStartStuck(logs.stdout + '\n' + logs.stderr, await restartCount(t))
 }
 
 async function restartCount(t: ComposeTarget): Promise<number> {
@@ -155,6 +164,7 @@ export async function startComposeHost(he: HostEnvironment, opts: { target: Comp
       exited: () => stopped,
       evidence: () => gatewayEvidence(t),
       restarts: () => restartCount(t),
+      startStuck: () => gatewayStartStuck(t),
       async stop() {
         if (stopped) return
         const id = await containerOf(t, 'openclaw-gateway')

@@ -19,6 +19,8 @@ export interface Gateway {
   evidence?(): Promise<string>
   /** how often Docker's restart policy restarted it (vm mode) */
   restarts?(): Promise<number>
+  /** why this start cannot succeed however long one waits (OpenClaw's lost lease start), or null (vm mode) */
+  startStuck?(): Promise<string | null>
 }
 
 export interface Listener {

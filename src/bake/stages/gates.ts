@@ -49,11 +49,16 @@ export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build
   }
   if (!report) throw new ClawbakeError('the gate run left no report', { file: reportPath, rule: 'publish.gate-failed' }, 1)
   if (reportLeaked) throw new ClawbakeError('the gate report contains a secret value (shown masked here); nothing was published', { file: reportPath, rule: 'publish.secret-leak' }, 1)
-  assertGatesPassed(report, GATE_IDS, reportPath)
+  assertGatesPassed(report, requiredGates(ctx), reportPath)
   const artifact = await artifactOf(req.builder, b, root)
   ctx.outcome.artifact = artifact
   return { value: { report, artifact } satisfies Gated, detail: `${report.gates.length}/${report.gates.length} passed (OpenClaw ${report.openclawVersion}): ${custom.gate_summary ?? ''}` }
 })
+
+/** The gates this build ran and must have passed: all of them, or a rehearsal's `--rehearsal-gates` (which never publishes). */
+function requiredGates(ctx: BakeContext): readonly string[] {
+  return ctx.req.onlyGates?.length ? ctx.req.onlyGates : GATE_IDS
+}
 
 /** Why the build failed, most specific first: a failed gate, the gate run's status, Packer's errors (and the serial console). */
 function buildFailed(ctx: BakeContext, run: RunDir, build: PackerResult, report: GateReport | null): never {
@@ -62,7 +67,7 @@ function buildFailed(ctx: BakeContext, run: RunDir, build: PackerResult, report:
   const gateStatus = existsSync(statusPath) ? masker.mask(readFileSync(statusPath, 'utf8').split('\n')[0] ?? '') : 'no gate status (the gate run did not finish)'
   if (report) {
     try {
-      assertGatesPassed(report, GATE_IDS, run.reportPath)
+      assertGatesPassed(report, requiredGates(ctx), run.reportPath)
     } catch (e) {
       ctx.progress('gates', `FAILED: ${(e as Error).message}`)
       throw e

@@ -1,5 +1,6 @@
 // publish: only what passed: the catalog entry, the release notes, the
 // CHANGELOG, and the qcow2 into the image store when there is one.
+import { ClawbakeError } from '../../errors.ts'
 import { publishImage } from '../../publish/publish.ts'
 import { GATE_IDS, type ResolvedImage } from '../contract.ts'
 import { DEFAULT_IMAGE } from '../defaults.ts'
@@ -11,6 +12,13 @@ import { stage } from './stage.ts'
 
 export const publish = stage('publish', async (ctx, { release, resolve, 'run-dir': run, gates, 'boot-test': booted }: { release: ReleaseInfo; resolve: ResolvedImage; 'run-dir': RunDir; gates: Gated; 'boot-test': BootTested | null }) => {
   const { req, io } = ctx
+  if (req.onlyGates?.length) {
+    const skipped = GATE_IDS.filter(g => !req.onlyGates?.includes(g))
+    throw new ClawbakeError(
+      `a rehearsal of some gates never publishes: ${req.onlyGates.join(', ')} passed, ${skipped.join(', ')} did not run; the image was ${req.builder === 'qemu' ? 'inspected and ' : ''}kept unpublished at ${gates.artifact.id}`,
+      { file: gates.artifact.id, field: '--rehearsal-gates', rule: 'bake.partial-gates' }, 1,
+    )
+  }
   const r = await publishImage({
     root: ctx.root, channel: ctx.channel, tag: ctx.tag, image: DEFAULT_IMAGE, digest: resolve.digest, platforms: resolve.platforms,
     artifact: gates.artifact, gates: gates.report, gateReportFile: run.reportPath, requiredGates: GATE_IDS,
