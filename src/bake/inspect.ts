@@ -7,6 +7,9 @@
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
+
+/** The one entry of state/ an image keeps (scrub.sh): V8's compile cache. */
+export const KEPT_STATE = '.compile-cache'
 import { run, runOk } from '../proc/run.ts'
 
 export interface Secret {
@@ -122,7 +125,9 @@ export async function leftoversIn(device: string): Promise<{ findings: string[];
   if (/clawbake-rehearsal|\bghcr\.io\b/.test(hosts)) findings.push('/etc/hosts still maps ghcr.io (rehearsal)')
   const state = await debugfs(device, 'ls -p /opt/openclaw/state')
   checked.push('/opt/openclaw/state')
-  const entries = state.split('\n').map(l => l.split('/')[5]).filter(n => n && n !== '.' && n !== '..')
+  // all that may stay is V8's compile cache of the pinned image's code (scrub.sh keeps it: bytecode, no data;
+  // the raw-disk search above covers it like every other byte)
+  const entries = state.split('\n').map(l => l.split('/')[5]).filter(n => n && n !== '.' && n !== '..' && n !== KEPT_STATE)
   if (entries.length) findings.push(`/opt/openclaw/state is not empty: ${entries.join(', ')}`)
   const homes = await debugfs(device, 'ls -p /home')
   for (const name of homes.split('\n').map(l => l.split('/')[5]).filter(n => n && n !== '.' && n !== '..')) {
