@@ -1,4 +1,4 @@
-// One conversation with OCI registries over undici: timeouts, retries with
+// One conversation with OCI registries over Node's http (./http.ts): timeouts, retries with
 // backoff on 5xx/429 (honouring Retry-After), redirects that never carry
 // Authorization to another origin, and the auth flow (bearer token from the
 // `WWW-Authenticate` realm, reused until expiry; basic auth from the
@@ -7,8 +7,7 @@
 // Buffers or stream factories (a retry or a repeat after a challenge opens a
 // fresh stream), and blob downloads can be streamed instead of buffered.
 import type { Readable } from 'node:stream'
-import type { Dispatcher } from 'undici'
-import { request } from './http.ts'
+import { request } from '../http/request.ts'
 import { ClawbakeError } from '../errors.ts'
 import { assertSecureUrl, type ImageRef } from './reference.ts'
 import { basicAuthorization, credentialsFromEnv, parseChallenge, parseTokenReply, TokenCache, ENV_PASSWORD, ENV_USER, type Credentials } from './auth.ts'
@@ -25,7 +24,6 @@ export interface SessionOptions {
   maxRetryAfterMs?: number
   /** clock for token expiry (tests move it) */
   now?: () => number
-  dispatcher?: Dispatcher
   tokens?: TokenCache
 }
 
@@ -104,7 +102,6 @@ export class RegistrySession {
   readonly credentials: Credentials | null
   readonly tokens: TokenCache
   readonly now: () => number
-  readonly dispatcher: Dispatcher | undefined
   /** HTTP requests sent so far (every attempt, redirect hop and token fetch) */
   requests = 0
 
@@ -116,7 +113,6 @@ export class RegistrySession {
     this.credentials = credentialsFromEnv(opts.env)
     this.tokens = opts.tokens ?? new TokenCache()
     this.now = opts.now ?? Date.now
-    this.dispatcher = opts.dispatcher
     this.#githubToken = opts.env.GITHUB_TOKEN || undefined
     this.#githubActor = opts.env.GITHUB_ACTOR || undefined
   }
@@ -189,7 +185,7 @@ export class RegistrySession {
       let at = url
       for (let hop = 0; ; hop++) {
         const res = await this.#open('GET', at, hdrs, undefined, false)
-        const reply = { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body as unknown as Readable, url: at.href }
+        const reply = { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body as Readable, url: at.href }
         if ([301, 302, 303, 307, 308].includes(reply.status)) {
           reply.body.resume()
           ;({ url: at, headers: hdrs } = this.#redirect(reply, at, hdrs, hop, target))
@@ -323,7 +319,6 @@ export class RegistrySession {
       bodyTimeout: this.timeoutMs,
       ...(deadline ? { signal: AbortSignal.timeout(this.timeoutMs * 2) } : {}),
       ...(body !== undefined ? { body: Buffer.isBuffer(body) ? body : body() } : {}),
-      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
     })
   }
 

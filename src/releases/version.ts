@@ -4,7 +4,9 @@
 //   vYYYY.M.PATCH-N          CORRECTION published after its base: a stable release
 //                            that sorts AFTER vYYYY.M.PATCH (semver gets this wrong)
 // Anything else is rejected, never guessed.
-import semver from 'semver'
+// the Range class alone, not all of semver's functions and range helpers
+import Range from 'semver/classes/range.js'
+import type { SemVer } from 'semver'
 import { ClawbakeError } from '../errors.ts'
 
 export type Channel = 'stable' | 'extended-stable'
@@ -127,7 +129,7 @@ export function ineligibility(v: OpenclawVersion, opts: EligibilityOptions): str
  * `^2026.1.29` -> `<2027.0.0-0`): they still order against real versions.
  * A prerelease tag that is not OpenClaw's (`-rc.1`) is not guessed: null.
  */
-function boundKey(b: semver.SemVer): VersionKey | null {
+function boundKey(b: SemVer): VersionKey | null {
   const pre = b.prerelease
   if (pre.length === 0) return [b.major, b.minor, b.patch, 1, 0, 0]
   if (pre.length === 1 && pre[0] === 0) return [b.major, b.minor, b.patch, -1, 0, 0]
@@ -138,11 +140,11 @@ function boundKey(b: semver.SemVer): VersionKey | null {
   return null
 }
 
-function parseRange(range: string): semver.Range | null {
+function parseRange(range: string): Range | null {
   const normalized = range.replace(/,/g, ' ').replace(/\bv(?=\d)/g, '').trim()
   if (!normalized) return null
   try {
-    const parsed = new semver.Range(normalized, { loose: true })
+    const parsed = new Range(normalized, { loose: true })
     const bounded = parsed.set.every(comparators => comparators.every(c => c.value === '' || boundKey(c.semver) !== null))
     return bounded ? parsed : null
   } catch {
