@@ -7,10 +7,10 @@
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
+import { run, runOk } from '../proc/run.ts'
 
 /** The one entry of state/ an image keeps (scrub.sh): V8's compile cache. */
 export const KEPT_STATE = '.compile-cache'
-import { run, runOk } from '../proc/run.ts'
 
 export interface Secret {
   name: string
