@@ -24,6 +24,9 @@ export interface SshOpenclaw {
   tunnelPort: number
 }
 
+/** The command line that prints how often Docker restarted container `id`. */
+const restartCountOf = (id: string) => `docker inspect -f '{{.RestartCount}}' ${id}`
+
 /** The gateway container of the shipped project, or ''. */
 export async function gatewayContainer(ssh: Ssh): Promise<string> {
   const r = await ssh.exec(`${compose} ps -a -q openclaw-gateway`, { sudo: true })
@@ -59,13 +62,13 @@ export async function sshOpenclaw(ssh: Ssh, opts: { version: string; timeScale: 
     evidence: () => stackEvidence(ssh),
     async restarts() {
       const c = await gatewayContainer(ssh)
-      if (!c) return 0
-      return Number((await ssh.exec(`docker inspect -f '{{.RestartCount}}' ${c}`, { sudo: true })).stdout.trim()) || 0
+      return c ? Number((await ssh.exec(restartCountOf(c), { sudo: true })).stdout.trim()) || 0 : 0
     },
     async startStuck() {
       const c = await gatewayContainer(ssh)
       if (!c) return null
-      const r = await ssh.exec(`docker inspect -f '{{.RestartCount}}' ${c}; docker logs ${c} 2>&1 | grep -m1 -F ${shellQuote(LEASE_START_LOST_TEXT)}`, { sudo: true })
+      // one ssh round: the restart count, then OpenClaw's line (if any)
+      const r = await ssh.exec(`${restartCountOf(c)}; docker logs ${c} 2>&1 | grep -m1 -F ${shellQuote(LEASE_START_LOST_TEXT)}`, { sudo: true })
       const [count = '', ...lines] = r.stdout.split('\n')
       return leaseStartStuck(lines.join('\n'), Number(count.trim()) || 0)
     },

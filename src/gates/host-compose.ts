@@ -80,12 +80,15 @@ async function gatewayStartStuck(t: ComposeTarget): Promise<string | null> {
   const id = await containerOf(t, 'openclaw-gateway')
   if (!id) return null
   const logs = await run('docker', ['logs', id])
-  return leaseStartStuck(logs.stdout + '\n' + logs.stderr, await restartCount(t))
+  return leaseStartStuck(logs.stdout + '\n' + logs.stderr, await restartCountOf(id))
 }
 
 async function restartCount(t: ComposeTarget): Promise<number> {
   const id = await containerOf(t, 'openclaw-gateway')
-  if (!id) return 0
+  return id ? restartCountOf(id) : 0
+}
+
+async function restartCountOf(id: string): Promise<number> {
   return Number((await run('docker', ['inspect', '-f', '{{.RestartCount}}', id])).stdout.trim()) || 0
 }
 

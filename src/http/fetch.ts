@@ -6,7 +6,7 @@
 // GET) and Authorization is dropped when a redirect leaves the origin; a
 // network failure is a TypeError "fetch failed" with the cause; an abort
 // rejects with the signal's AbortError.
-import { request, type Response as RawResponse } from './request.ts'
+import { REDIRECT_STATUS, request, type Response as RawResponse } from './request.ts'
 
 const MAX_REDIRECTS = 20
 
@@ -79,7 +79,7 @@ export async function nodeFetch(input: string | URL, init: FetchInit = {}): Prom
     }
     const status = res.statusCode
     const location = res.headers.location
-    if ([301, 302, 303, 307, 308].includes(status) && location && init.redirect !== 'manual') {
+    if (REDIRECT_STATUS.has(status) && location && init.redirect !== 'manual') {
       res.body.resume()
       if (init.redirect === 'error') throw new TypeError('fetch failed', { cause: new Error(`redirect to ${location} refused (redirect: "error")`) })
       if (hop >= MAX_REDIRECTS) throw new TypeError('fetch failed', { cause: new Error('redirect count exceeded') })

@@ -38,6 +38,9 @@ export class HttpTimeoutError extends Error {
   }
 }
 
+/** The statuses that redirect (Location says where). */
+export const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+
 const DEFAULT_TIMEOUT_MS = 30_000
 const httpAgent = new HttpAgent({ keepAlive: true })
 // TLS is loaded only by a process that speaks https

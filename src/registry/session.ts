@@ -1,4 +1,4 @@
-// One conversation with OCI registries over Node's http (./http.ts): timeouts, retries with
+// One conversation with OCI registries over Node's http (../http/request.ts): timeouts, retries with
 // backoff on 5xx/429 (honouring Retry-After), redirects that never carry
 // Authorization to another origin, and the auth flow (bearer token from the
 // `WWW-Authenticate` realm, reused until expiry; basic auth from the
@@ -7,7 +7,7 @@
 // Buffers or stream factories (a retry or a repeat after a challenge opens a
 // fresh stream), and blob downloads can be streamed instead of buffered.
 import type { Readable } from 'node:stream'
-import { request } from '../http/request.ts'
+import { REDIRECT_STATUS, request } from '../http/request.ts'
 import { ClawbakeError } from '../errors.ts'
 import { assertSecureUrl, type ImageRef } from './reference.ts'
 import { basicAuthorization, credentialsFromEnv, parseChallenge, parseTokenReply, TokenCache, ENV_PASSWORD, ENV_USER, type Credentials } from './auth.ts'
@@ -186,7 +186,7 @@ export class RegistrySession {
       for (let hop = 0; ; hop++) {
         const res = await this.#open('GET', at, hdrs, undefined, false)
         const reply = { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body as Readable, url: at.href }
-        if ([301, 302, 303, 307, 308].includes(reply.status)) {
+        if (REDIRECT_STATUS.has(reply.status)) {
           reply.body.resume()
           ;({ url: at, headers: hdrs } = this.#redirect(reply, at, hdrs, hop, target))
           continue
@@ -260,7 +260,7 @@ export class RegistrySession {
     for (let hop = 0; ; hop++) {
       const reply = await this.#withRetries(method, url, hdrs, maxBytes, target, opts)
       // a 201/202 of an upload carries a Location too: only 3xx are redirects
-      if (![301, 302, 303, 307, 308].includes(reply.status)) return reply
+      if (!REDIRECT_STATUS.has(reply.status)) return reply
       ;({ url, headers: hdrs } = this.#redirect(reply, url, hdrs, hop, target))
     }
   }

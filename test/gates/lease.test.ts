@@ -1,6 +1,7 @@
 // OpenClaw's lost lease start: named from the gateway's own log, and the wait
 // for a gateway that cannot come up stops early with that reason.
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { failedOnLeaseLimit, LEASE_START_LOST_TEXT, leaseStartStuck, STUCK_AFTER_RESTARTS } from '../../src/openclaw/lease.ts'
 import { waitReady } from '../../src/gates/conversation.ts'
 import type { Gateway, OpenclawHost } from '../../src/gates/host.ts'
@@ -21,7 +22,7 @@ t.test('a lost lease start is stuck once Docker restarted the gateway twice afte
 })
 
 t.test('waitReady stops waiting when the gateway says its start is stuck', async t => {
-  const tg = await startTelegramStandin({ token: '123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })
+  const tg = await startTelegramStandin({ token: `123456789:${randomBytes(26).toString('base64url')}` })
   t.teardown(() => tg.close())
   let checks = 0
   const gw: Gateway = {
