@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 profile=${1:-bake}
 # Debian packages; Node 24 and OpenClaw come from the npm registry.
-common=(ca-certificates git cloud-init shellcheck)
+common=(ca-certificates git cloud-init shellcheck e2fsprogs zerofree)
 # The Debian 13 base image (src/vm/debian-base.ts): mmdebstrap with trixie's
 # keys, a loop-mounted ext4 disk, extlinux and syslinux's MBR.
 debian_base=(mmdebstrap debian-archive-keyring e2fsprogs fdisk mount extlinux syslinux-common)

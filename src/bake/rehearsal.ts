@@ -91,7 +91,9 @@ export async function startRehearsal(opts: {
     })
 
     const registries = await step('registry', async () => {
-      const plain: Registry = await startRegistry({})
+      // its storage is kept beside the scratch tree: what the rehearsal published can be pulled from it again
+      // (a registry over registry/, then `clawbake image pull <channel> --from <it>/clawbake-images`)
+      const plain: Registry = await startRegistry({ storage: join(opts.runDir, 'registry') })
       stopAll.push(() => plain.stop())
       const digest = await pushImage(image.ref, plain.host, 'openclaw/openclaw', opts.tag)
       const tls: Registry = await startRegistry({ storage: plain.storage, tls: { hostname: 'ghcr.io' } })

@@ -10,8 +10,11 @@
 //   owner-exec          the owner's DM runs `exec` in the sandbox (the gate of the build VM)
 //   stranger-refused    a stranger's DM: no model call, no tool call, no reply
 //   admin-tunnel        127.0.0.1:18789 through `ssh -L`, token enforced, nothing beyond loopback
-//   client-secrets      only in state/.env (0600, uid 1000), nowhere else
+//   client-secrets      only in state/.env (0600, uid 1000) and OpenClaw's own model cache beside it;
+//                       cloud-init's copies gone (openclaw-forget-user-data.service ran)
 //   fresh-identity      machine-id and SSH host keys are not the build VM's
+//   egress              the allowlist (src/gates/egress.ts), also after a Docker restart, a compose
+//                       down/up and a reboot
 //   second-boot         the same image, another owner: the first owner is refused
 // The VM reaches the Bot API stand-in and the recording avots proxy on this
 // machine at qemu's host address (10.0.2.2), given to `clawbake user-data`
@@ -24,20 +27,21 @@ import type { GateResult, Verdict } from '../gates/gate.ts'
 import { waitReady, sleep } from '../gates/conversation.ts'
 import { adminTunnel } from '../gates/admin-tunnel.ts'
 import { ownerExec } from '../gates/owner-exec.ts'
-import { strangerRefused } from '../gates/stranger-refused.ts'
+import { strangerRefused, strangerWindowMs } from '../gates/stranger-refused.ts'
 import { startAvotsProxy, type AvotsProxy } from '../gates/avots-proxy.ts'
 import { startTelegramStandin, type TelegramStandin } from '../standins/telegram.ts'
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator } from '../vm/accelerator.ts'
 import { bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
-import { egressGate, FORBIDDEN_ADDR, startForbiddenStandin, type ForbiddenStandin } from './egress.ts'
+import { egressGate } from '../gates/egress.ts'
+import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
 import { newSshKey, sshTo, type Ssh } from './ssh.ts'
 import { sshOpenclaw } from './ssh-host.ts'
-import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, stackFromImage, type MachineIdentity } from './checks.ts'
+import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, shippedPin, stackFromImage, tagOfRef, type MachineIdentity } from './checks.ts'
 
 
-export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'egress', 'client-secrets', 'fresh-identity', 'second-boot'] as const
+export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'egress', 'second-boot'] as const
 export type BootCheck = (typeof BOOT_CHECKS)[number]
 
 export interface BootTestReport {
@@ -59,9 +63,10 @@ export interface BootTestReport {
 
 export interface BootTestOptions {
   image: string
-  /** the pinned reference the stack must run: ghcr.io/openclaw/openclaw:<tag>@sha256:... */
-  pinnedRef: string
-  openclawVersion: string
+  /** the pinned reference the stack must run (ghcr.io/openclaw/openclaw:<tag>@sha256:...); null: the one the image carries */
+  pinnedRef: string | null
+  /** the release the image runs; null: the tag of the pin the image carries */
+  openclawVersion: string | null
   /** the project tree whose packer/files/ `clawbake user-data` renders from */
   root: string
   dir: string
@@ -101,7 +106,7 @@ function newClient(): Client {
 const msSince = (t0: number) => Math.round(performance.now() - t0)
 
 /** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
-async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: ForbiddenStandin): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
   const tgPort = new URL(tg.apiRoot).port
@@ -126,6 +131,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
   const knownHosts = join(dir, 'known_hosts')
   const until = Date.now() + (opts.timeouts?.sshMs ?? 600_000)
   const users = opts.sshUsers ?? ['debian', 'ubuntu']
+  log(`boot ${n}: waiting for SSH (up to ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s)`)
   for (;;) {
     if (opts.signal?.aborted) throw new ClawbakeError('interrupted while the VM booted', { rule: 'boot-test.interrupted' }, 2)
     if (!vm.running()) {
@@ -157,6 +163,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     log(`${v.ok ? 'ok  ' : 'FAIL'} ${id} (${(ms / 1000).toFixed(1)} s): ${v.detail}`)
   }
   const check = async (id: BootCheck, body: () => Promise<Verdict>) => {
+    log(`...  ${id}: running`)
     const t = performance.now()
     let v: Verdict
     try {
@@ -177,6 +184,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   const stopAll = async () => { for (const s of stops.splice(0).reverse()) await s().catch(() => {}) }
   // the host no client may reach: its own guest address, and another port of an allowed one
   const forbidden = await startForbiddenStandin()
+  let version = opts.openclawVersion
 
   /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
   const bringUp = async (n: number, client: Client, checks: boolean) => {
@@ -189,6 +197,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     const b = await bootAs(opts, client, n, tg, proxy, key, forbidden)
     stops.push(() => b.vm.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
+    log(`boot ${n}: waiting for cloud-init and first boot (up to ${Math.round(cloudInitMs / 1000)} s)`)
     const ci = await cloudInitDone(b.ssh, cloudInitMs)
     timings.push({ stage: `boot ${n}: first boot done`, ms: msSince(b.t0) })
     if (!ci.ok) {
@@ -197,8 +206,10 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     }
     if (checks) record('cloud-init', ci, 0)
     if (checks) await check('no-build-leftovers', () => noBuildLeftovers(b.ssh, b.instanceId))
-    const oc = await sshOpenclaw(b.ssh, { version: opts.openclawVersion, timeScale: opts.timeScale ?? 1 })
+    version ??= tagOfRef((await shippedPin(b.ssh)) ?? '') || null
+    const oc = await sshOpenclaw(b.ssh, { version: version ?? 'unknown', timeScale: opts.timeScale ?? 1 })
     stops.push(() => oc.gateway.stop())
+    log(`boot ${n}: waiting for the gateway to answer and poll the Bot API (up to ${Math.round(readyMs / 1000)} s)`)
     const ready = await waitReady(oc.host, oc.gateway, tg, readyMs).then(() => null, async (e: Error) => `${e.message}; ${await oc.gateway.evidence?.().catch(x => `no evidence: ${(x as Error).message}`)}`)
     timings.push({ stage: `boot ${n}: gateway ready`, ms: msSince(b.t0) })
     if (ready) return { ok: false as const, why: `gateway not ready: ${ready}`, b, tg, proxy, oc }
@@ -206,6 +217,8 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     return { ok: true as const, b, tg, proxy, oc }
   }
 
+  // the owner's whole turn on the first boot: how long each stranger is watched
+  let ownerTurnMs: number | null = null
   try {
     // ---- first boot: the whole proof
     const first = newClient()
@@ -217,18 +230,16 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
       const { b, tg, proxy, oc } = up
       await check('stack', () => stackFromImage(b.ssh, opts.pinnedRef))
       const nonce = randomBytes(8).toString('hex')
-      let ownerLatency: number | null = null
       await check('owner-exec', async () => {
         const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
-        ownerLatency = r.firstCallMs
+        ownerTurnMs = r.turnMs
         return r
       })
       let strangerId = randomInt(100_000_000, 2_000_000_000)
       if (strangerId === first.ownerId) strangerId++
-      const windowMs = Math.min(30_000, Math.max(5_000, Math.round((ownerLatency ?? 20_000) * 1.5)))
+      const windowMs = strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1)
       await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
       await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
-      await check('egress', () => egressGate({ ssh: b.ssh, tg, proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1) }))
       await check('client-secrets', () => clientSecrets(b.ssh, [
         { name: 'the avots API key', value: opts.avotsApiKey },
         { name: 'the bot token', value: first.botToken },
@@ -240,6 +251,10 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         const fp = await fingerprintsOf(seen, opts.dir)
         return freshIdentity(identity, opts.buildIdentity, fp)
       })
+      await check('egress', () => egressGate({
+        shell: sshShell(b.ssh), tg, proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
+        reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
+      }))
     }
     await stopAll()
 
@@ -251,7 +266,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
       if (!up2.ok) {
         record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
       } else {
-        const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: 30_000, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
+        const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1), timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
         record('second-boot', { ok: v.ok, detail: `owner ${second.ownerId}'s VM, the first owner ${first.ownerId} DMs it: ${v.detail}` }, msSince(t))
       }
       await stopAll()
@@ -263,7 +278,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   const wanted = BOOT_CHECKS.filter(c => c !== 'second-boot' || opts.secondBoot !== false)
   const gates = wanted.map(id => results.get(id) ?? { id, ok: false, detail: 'did not run (an earlier step failed)', ms: 0 })
   const report: BootTestReport = {
-    ok: gates.every(g => g.ok), openclawVersion: opts.openclawVersion, mode: 'boot', gates, image: opts.image,
+    ok: gates.every(g => g.ok), openclawVersion: version ?? 'unknown', mode: 'boot', gates, image: opts.image,
     accelerator: opts.accelerator, timings, wallMs: msSince(wall0), identity, dir: opts.dir,
   }
   writeFileSync(join(opts.dir, 'boot-test-report.json'), JSON.stringify(report, null, 2) + '\n')
@@ -288,4 +303,22 @@ export function bootTimeouts(accel: Accelerator): { timeouts: NonNullable<BootTe
 /** The one-line verdict of a failed boot test: the checks that failed, first words of each. */
 export function failedChecks(report: BootTestReport): string {
   return report.gates.filter(g => !g.ok).map(g => `${g.id} (${g.detail.slice(0, 300)})`).join('; ')
+}
+
+/** Reboot a client's VM and wait until SSH answers from the new boot (a new boot_id). */
+async function rebootVm(ssh: Ssh, timeoutMs: number, log: (l: string) => void): Promise<void> {
+  const bootId = async () => (await ssh.exec('cat /proc/sys/kernel/random/boot_id', { timeoutMs: 30_000 }).catch(() => null))?.stdout.trim() ?? ''
+  const before = await bootId()
+  log(`rebooting the VM (boot ${before.slice(0, 8)}...), waiting for SSH (up to ${Math.round(timeoutMs / 1000)} s)`)
+  await ssh.exec('systemctl reboot', { sudo: true, timeoutMs: 30_000 }).catch(() => null)
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    await sleep(5000)
+    const now = await bootId()
+    if (now && now !== before) {
+      log(`the VM is back (boot ${now.slice(0, 8)}...)`)
+      return
+    }
+    if (Date.now() > until) throw new Error(`the VM did not answer SSH within ${Math.round(timeoutMs / 1000)} s of its reboot`)
+  }
 }

@@ -53,8 +53,26 @@ export async function firstBootEvidence(ssh: Ssh): Promise<string> {
   return (r.stdout + r.stderr).trim().slice(-6000)
 }
 
-/** openclaw.service active; its containers run the pinned reference; no image was pulled since Docker started. */
-export async function stackFromImage(ssh: Ssh, pinnedRef: string): Promise<Verdict> {
+/** The pinned reference the image carries: its compose file's OpenClaw image (every service has the same pin). */
+export async function shippedPin(ssh: Ssh): Promise<string | null> {
+  const r = await ssh.exec(`cat ${OPENCLAW_ROOT}/docker-compose.yml`, { sudo: true })
+  return /^\s*image:\s*["']?(ghcr\.io\/openclaw\/openclaw:[^\s"'@]+@sha256:[0-9a-f]{64})/m.exec(r.stdout)?.[1] ?? null
+}
+
+/** The release tag of a pinned reference (`...:2026.7.35@sha256:...` -> 2026.7.35). */
+export function tagOfRef(ref: string): string {
+  return /:([^/:@]+)@sha256:/.exec(ref)?.[1] ?? ''
+}
+
+/**
+ * openclaw.service active; its containers run the pin the image carries (and, when the bake or catalog says
+ * what it must be, that pin); no image was pulled since Docker started.
+ */
+export async function stackFromImage(ssh: Ssh, expected: string | null): Promise<Verdict> {
+  const shipped = await shippedPin(ssh)
+  if (!shipped) return fail(`${OPENCLAW_ROOT}/docker-compose.yml on the VM pins no ghcr.io/openclaw/openclaw:<tag>@sha256:<digest>`)
+  if (expected && shipped !== expected) return fail(`the image ships the pin ${shipped}, not ${expected}`)
+  const pinnedRef = shipped
   const unit = (await ssh.exec('systemctl is-active openclaw.service', { sudo: true })).stdout.trim()
   if (unit !== 'active') return fail(`openclaw.service is ${unit || 'unknown'}`)
   const id = await gatewayContainer(ssh)
@@ -73,7 +91,7 @@ export async function stackFromImage(ssh: Ssh, pinnedRef: string): Promise<Verdi
   if (pulls.code !== 0) return fail(`docker events failed: ${pulls.stderr.trim()}`)
   const pulled = pulls.stdout.trim().split('\n').filter(Boolean)
   if (pulled.length) return fail(`Docker pulled at boot: ${pulled.join(', ')}`)
-  return pass(`openclaw.service active; openclaw-gateway runs ${pinnedRef} (${repo}@${digest} in the image store of the VM); no image pull since docker.service started`)
+  return pass(`${expected ? '' : 'the pin the image carries (no catalog entry to compare with); '}openclaw.service active; openclaw-gateway runs ${pinnedRef} (${repo}@${digest} in the image store of the VM); no image pull since docker.service started`)
 }
 
 /** The run's secrets, as a root-only file on the VM (stdin, never a command line: sudo logs those). */
@@ -87,6 +105,9 @@ async function withSecretsFile<T>(ssh: Ssh, secrets: string[], body: (file: stri
     await ssh.exec(`rm -f ${file}`, { sudo: true })
   }
 }
+
+/** OpenClaw's model cache in the state dir: state/agents/<agent>/agent/models.json. */
+const MODEL_CACHE = new RegExp(`^${OPENCLAW_ROOT}/state/agents/[^/]+/agent/models\\.json$`)
 
 /** Which of the searched places hold a secret: a file path, or 'docker inspect', 'journal', 'docker logs <name>'. */
 const SEARCHED = ['/etc', '/home', '/opt', '/root', '/srv', '/var/lib/cloud', '/var/lib/docker/containers', '/var/lib/docker/volumes', '/var/log', '/var/tmp', '/tmp', '/run']
@@ -115,10 +136,26 @@ export async function clientSecrets(ssh: Ssh, secrets: { name: string; value: st
     ].join('; '), { sudo: true, timeoutMs: 300_000 })
     return [...files.stdout.trim().split('\n'), ...other.stdout.trim().split('\n')].filter(Boolean)
   })
-  const elsewhere = found.filter(f => f !== env)
+  // OpenClaw's own model cache: a running gateway writes the resolved provider key into
+  // state/agents/<agent>/agent/models.json. It is in the state dir beside .env, as private as .env is
+  // (uid 1000, the container's own, which holds the key in its environment anyway; no login user can read
+  // it): the same trust boundary, so it is allowed on those terms and checked for them.
+  const caches = found.filter(f => MODEL_CACHE.test(f))
+  for (const f of caches) {
+    const cst = (await ssh.exec(`stat -c '%a %u' ${f}`, { sudo: true })).stdout.trim()
+    const who = await ssh.exec(`getent passwd | awk -F: '$3 != 0 && $7 !~ /(nologin|false|sync)$/ {print $1}' | while read -r u; do runuser -u "$u" -- test -r ${f} && echo "$u"; done`, { sudo: true })
+    const readers = who.stdout.trim().split('\n').filter(Boolean)
+    if (!/^\d+ 1000$/.test(cst) || readers.length) problems.push(`OpenClaw's model cache ${f} holds a client secret and is ${cst || 'unreadable'} (mode uid)${readers.length ? `, readable by ${readers.join(', ')}` : ''}: not as private as ${env}`)
+    else facts.push(`OpenClaw's model cache ${f} (mode ${cst.split(' ')[0]}, uid 1000, readable by no login user) holds the resolved avots key, as OpenClaw writes it`)
+  }
+  const forget = await ssh.exec('systemctl show -p Result -p ExecMainStatus --value openclaw-forget-user-data.service; journalctl -u openclaw-forget-user-data.service --no-pager -o cat | grep "forget-user-data:" | tail -n 1', { sudo: true })
+  const [result, status, ...said] = forget.stdout.trim().split('\n')
+  if (result !== 'success' || status !== '0') problems.push(`openclaw-forget-user-data.service: result ${result || '?'}, exit ${status || '?'}`)
+  else facts.push(`openclaw-forget-user-data.service ran (${said.join(' ') || 'said nothing'})`)
+  const elsewhere = found.filter(f => f !== env && !MODEL_CACHE.test(f))
   if (!found.includes(env)) problems.push(`${env} holds none of the client's secrets`)
   if (elsewhere.length) problems.push(`a client secret is also in: ${elsewhere.join(', ')}`)
-  else facts.push(`${secrets.length} secrets in ${env} only (searched ${SEARCHED.join(' ')}, docker inspect, the journal, the container logs)`)
+  else facts.push(`${secrets.length} secrets in ${env}${caches.length ? ' and the model cache' : ''} only (searched ${SEARCHED.join(' ')}, docker inspect, the journal, the container logs)`)
   return problems.length ? fail(problems.join('; ')) : pass(facts.join('; '))
 }
 

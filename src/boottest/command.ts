@@ -1,8 +1,8 @@
 // `clawbake boot-test <qcow2> [--rehearsal] [--once] [--build-identity F] [--json]`:
 // boot a captured image as a client's VM and prove it (boot-test.ts). The
 // pinned reference and the build VM's identity come from the catalog entry
-// of that qcow2 (matched by sha256) when there is one, else from
-// pins.lock.json and --build-identity. Exit 0 every check passed, 1 one
+// of that qcow2 (matched by sha256) when there is one; else the pin the image
+// carries (its compose file, read on the VM) and --build-identity. Exit 0 every check passed, 1 one
 // failed, 2 usage or environment.
 import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -14,9 +14,9 @@ import { ClawbakeError, envError, usageError } from '../errors.ts'
 import { hashFile } from '../file-hash.ts'
 import { emitJson } from '../io.ts'
 import { projectPaths } from '../paths.ts'
-import { readPinRecord } from '../pins/record.ts'
 import { maskerFromEnv } from '../bake/mask.ts'
 import { probeAccelerator } from '../bake/qemu.ts'
+import { assertStartsUnderTcg } from '../bake/stages/prepare.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../gates/suite.ts'
 import type { CatalogEntry } from '../publish/catalog.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from './boot-test.ts'
@@ -62,18 +62,9 @@ export const command: Command = {
     const root = io.cwd
     const sha256 = await hashFile(image)
     const entry = catalogEntryOf(root, sha256)
-    let pinnedRef: string
-    let version: string
-    if (entry) {
-      pinnedRef = `${entry.image ?? 'ghcr.io/openclaw/openclaw'}:${entry.tag}@${entry.digest}`
-      version = entry.tag
-    } else {
-      const paths = projectPaths(root)
-      if (!existsSync(paths.pinsLock)) throw usageError(`clawbake boot-test: ${image} is in no catalog here and there is no pins.lock.json to say what it must run`, 'boot-test.pin-unknown')
-      const pin = readPinRecord(paths.pinsLock)
-      pinnedRef = `ghcr.io/openclaw/openclaw:${pin.tag}@${pin.digest}`
-      version = pin.tag
-    }
+    // a published image: what its catalog entry says; otherwise the pin the image carries (read on the VM)
+    const pinnedRef = entry ? `${entry.image ?? 'ghcr.io/openclaw/openclaw'}:${entry.tag}@${entry.digest}` : null
+    const version = entry ? entry.tag : null
     let buildIdentity: MachineIdentity | null = (entry as (CatalogEntry & { buildVm?: MachineIdentity }) | null)?.buildVm ?? null
     if (values['build-identity']) {
       const f = resolve(io.cwd, values['build-identity'])
@@ -104,9 +95,10 @@ export const command: Command = {
     const abort = stopOnSignals(io, sig => `clawbake boot-test: ${sig}: stopping the VM`)
     try {
       const accel = await probeAccelerator(undefined, io.env)
+      if (accel.accelerator === 'tcg' && version) await assertStartsUnderTcg(version, io.env)
       const { timeouts, timeScale } = bootTimeouts(accel.accelerator)
       const dir = join(projectPaths(root).state, 'boot-test', `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`)
-      io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef}; accelerator ${accel.accelerator} (${accel.why})\n`)
+      io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})\n`)
       const report = await runBootTest({
         image, pinnedRef, openclawVersion: version, root, dir, accelerator: accel.accelerator, avotsUpstream, avotsApiKey,
         buildIdentity, secondBoot: !values.once, timeouts, timeScale, masker, signal: abort.signal,

@@ -7,14 +7,13 @@
 import type { CliRun, Gateway, Listener, OpenclawHost, SandboxFile } from '../gates/host.ts'
 import { parseSs, SS_ARGS, type VmView } from '../gates/admin-tunnel.ts'
 import { OPENCLAW_ROOT, SANDBOX_HOME, SANDBOX_USER } from '../gates/host-compose.ts'
+import { COMPOSE } from '../gates/egress.ts'
 import { LEASE_START_LOST_TEXT, leaseStartStuck } from '../openclaw/lease.ts'
 import { tail, type Daemon } from '../proc/run.ts'
 import type { Ssh } from './ssh.ts'
 import { shellQuote } from './ssh.ts'
 
 const GATEWAY_PORT = 18789
-/** The shipped compose project on the VM, as a command line. */
-export const compose = `docker compose --project-directory ${OPENCLAW_ROOT} -f ${OPENCLAW_ROOT}/docker-compose.yml`
 
 export interface SshOpenclaw {
   host: OpenclawHost
@@ -29,7 +28,7 @@ const restartCountOf = (id: string) => `docker inspect -f '{{.RestartCount}}' ${
 
 /** The gateway container of the shipped project, or ''. */
 export async function gatewayContainer(ssh: Ssh): Promise<string> {
-  const r = await ssh.exec(`${compose} ps -a -q openclaw-gateway`, { sudo: true })
+  const r = await ssh.exec(`${COMPOSE} ps -a -q openclaw-gateway`, { sudo: true })
   return r.stdout.trim().split('\n')[0] ?? ''
 }
 
@@ -85,7 +84,7 @@ export async function sshOpenclaw(ssh: Ssh, opts: { version: string; timeScale: 
     sandboxUser: { name: SANDBOX_USER, uid },
     gatewayUrl: `http://127.0.0.1:${localPort}`,
     async cli(args: string[], timeoutMs = 180_000): Promise<CliRun> {
-      const r = await ssh.exec(`${compose} --profile cli run --rm --no-deps -T openclaw-cli ${args.map(shellQuote).join(' ')}`, { sudo: true, timeoutMs: timeoutMs * opts.timeScale })
+      const r = await ssh.exec(`${COMPOSE} --profile cli run --rm --no-deps -T openclaw-cli ${args.map(shellQuote).join(' ')}`, { sudo: true, timeoutMs: timeoutMs * opts.timeScale })
       return { code: r.timedOut ? 124 : (r.code ?? 137), stdout: r.stdout, stderr: r.stderr, ms: r.ms }
     },
     async startGateway() {
@@ -118,6 +117,7 @@ export async function sshOpenclaw(ssh: Ssh, opts: { version: string; timeScale: 
       return (await ssh.exec(`docker ps --format '{{.Names}} {{.Ports}}'`, { sudo: true })).stdout.split('\n').filter(Boolean)
     },
     ownPid: null,
+    gatewayPort: GATEWAY_PORT,
   }
   return { host, vm, gateway, tunnelPort: localPort }
 }

@@ -49,6 +49,8 @@ export interface VmView {
   published(): Promise<string[]>
   /** the gate run's own pid on the VM (its stand-ins may listen beyond loopback), or null */
   ownPid: number | null
+  /** the gateway's port on the VM (through a tunnel the gateway URL names the tunnel's host end instead) */
+  gatewayPort?: number
 }
 
 export const localVm: VmView = {
@@ -104,8 +106,9 @@ export async function adminTunnel(host: OpenclawHost, opts: { gatewayToken: stri
     const fmt = (s: HostSocket) => `${s.proto} ${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} (${s.process})`
     const exposed = sockets.filter(s => !isLoopback(s.address) && !allowedExposure(s, ctx))
     if (exposed.length) return fail(`listening beyond loopback on the VM: ${exposed.map(fmt).join(', ')}; ${facts.join('; ')}`)
-    const gw = sockets.filter(s => s.port === Number(url.port))
-    if (!gw.some(s => s.proto === 'tcp' && isLoopback(s.address))) return fail(`nothing listens on ${url.host} on the VM: ${sockets.map(fmt).join(', ')}`)
+    const port = vm.gatewayPort ?? Number(url.port)
+    const gw = sockets.filter(s => s.port === port)
+    if (!gw.some(s => s.proto === 'tcp' && isLoopback(s.address))) return fail(`nothing listens on 127.0.0.1:${port} on the VM: ${sockets.map(fmt).join(', ')}`)
     const published = await vm.published()
     const wide = published.filter(l => /(^|[ ,])(0\.0\.0\.0|\[?::\]?):\d+->/.test(l) || /(?<![\d.])(?!127\.)\d+\.\d+\.\d+\.\d+:\d+->/.test(l.replace(/127\.0\.0\.1:\d+->/g, '')))
     if (wide.length) return fail(`Docker publishes beyond loopback: ${wide.join('; ')}`)

@@ -69,10 +69,12 @@ export async function settleTurn(opts: {
   sentAt: number
   callsBefore: number
   repliesBefore: number
-  expect: string
+  /** a reply that settles the turn: one holding this text, or one this predicate accepts */
+  expect: string | ((text: string) => boolean)
   timeoutMs: number
   quietMs?: number
 }): Promise<Turn> {
+  const expected = typeof opts.expect === 'string' ? (t: string) => t.includes(opts.expect as string) : opts.expect
   const quietMs = opts.quietMs ?? 8000
   const until = opts.sentAt + opts.timeoutMs
   const snapshot = () => {
@@ -83,7 +85,7 @@ export async function settleTurn(opts: {
   for (;;) {
     const { calls, replies } = snapshot()
     const firstCallMs = calls[0] ? calls[0].at - opts.sentAt : null
-    if (replies.some(r => r.text.includes(opts.expect))) {
+    if (replies.some(r => expected(r.text))) {
       await sleep(300)
       return { ...snapshot(), firstCallMs, timedOut: false }
     }

@@ -1,5 +1,5 @@
 // What a gate is and what it reports. The ids are stable: the bake, the
-// catalog and people's scripts refer to them (contracts.md).
+// catalog and people's scripts refer to them (docs/gates.md).
 
 export const GATE_IDS = [
   'config-valid',
@@ -12,10 +12,19 @@ export const GATE_IDS = [
   'untrusted-tools',
   'loopback-only',
   'admin-tunnel',
+  'egress',
   'no-secret-left',
 ] as const
 
 export type GateId = (typeof GATE_IDS)[number]
+
+/** Gates that prove a VM (its egress allowlist): they run in the build VM and on a client's VM, not on this machine (`verify --local`, the null builder). */
+export const VM_ONLY_GATES: readonly GateId[] = ['egress']
+
+/** The gates of a run in this mode, in canonical order. */
+export function gatesFor(mode: 'local' | 'vm'): readonly GateId[] {
+  return mode === 'vm' ? GATE_IDS : GATE_IDS.filter(g => !VM_ONLY_GATES.includes(g))
+}
 
 export function isGateId(id: string): id is GateId {
   return (GATE_IDS as readonly string[]).includes(id)

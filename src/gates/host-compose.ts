@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path'
 import { envError } from '../errors.ts'
 import { leaseStartStuck } from '../openclaw/lease.ts'
-import { run, runOk, tail } from '../proc/run.ts'
+import { run, runOk, startDaemon, tail, type Daemon } from '../proc/run.ts'
 import type { CliRun, Gateway, Listener, OpenclawHost, SandboxFile } from './host.ts'
 import type { HostEnvironment } from './host-local.ts'
 import { listenersOf, processTree } from './listeners.ts'
@@ -161,8 +161,10 @@ export async function startComposeHost(he: HostEnvironment, opts: { target: Comp
     }
 
     let stopped = false
+    // the gateway's log, followed from first boot's start of it: stranger-refused reads the gateway's decision there
+    let logs: Daemon | null = null
     const gateway: Gateway & { evidence(): Promise<string>; restarts(): Promise<number> } = {
-      output: () => '',
+      output: () => logs?.output() ?? '',
       // under `restart: unless-stopped` a crashing gateway is restarted, not exited: readiness times out and evidence() tells why
       exited: () => stopped,
       evidence: () => gatewayEvidence(t),
@@ -176,6 +178,7 @@ export async function startComposeHost(he: HostEnvironment, opts: { target: Comp
           outputs.push({ name: 'docker logs openclaw-gateway', text: logs.stdout + logs.stderr })
         }
         await run('systemctl', ['stop', 'openclaw.service'], { timeoutMs: 180_000 })
+        await logs?.stop()
         stopped = true
       },
     }
@@ -189,6 +192,8 @@ export async function startComposeHost(he: HostEnvironment, opts: { target: Comp
       cli,
       async startGateway() {
         // first boot started openclaw.service; the gateway is the shipped service's container
+        const id = await containerOf(t, 'openclaw-gateway')
+        if (id && !logs) logs = startDaemon('docker', ['logs', '--follow', id])
         return gateway
       },
       proofPath: name => join(SANDBOX_HOME, name),

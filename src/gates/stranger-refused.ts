@@ -2,13 +2,19 @@
 // own nonce) must produce no model call, no tool call and no reply. The gate
 // first proves the gateway consumed the update (it confirmed it with a later
 // getUpdates offset), then watches for a window at least as long as the
-// owner's own DM took to reach the model, so "nothing happened yet" is not
-// mistaken for "refused".
+// owner's whole turn took in the same run (DM to reply), so "nothing happened
+// yet" is not mistaken for "refused". The gateway's log is read too: an
+// accepted DM there fails the gate, a logged refusal is named.
 import type { TelegramStandin } from '../standins/telegram.ts'
 import type { AvotsProxy } from './avots-proxy.ts'
 import type { OpenclawHost } from './host.ts'
 import { fail, pass, type Verdict } from './gate.ts'
 import { mentions, sleep } from './conversation.ts'
+
+/** How long to watch after the stranger's update was consumed: at least the owner's measured turn, at least 5 s; 30 s (scaled) when no owner turn was measured. */
+export function strangerWindowMs(ownerTurnMs: number | null, timeScale = 1): number {
+  return ownerTurnMs === null || ownerTurnMs <= 0 ? 30_000 * timeScale : Math.max(5_000, ownerTurnMs)
+}
 
 export async function strangerRefused(opts: {
   host: OpenclawHost
@@ -16,7 +22,7 @@ export async function strangerRefused(opts: {
   proxy: AvotsProxy
   strangerId: number
   nonce: string
-  /** how long to keep watching after the update was consumed (unless the gateway logs its refusal first) */
+  /** how long to keep watching after the update was consumed (strangerWindowMs) */
   windowMs: number
   gatewayOutput: () => string
   timeoutMs: number
@@ -41,12 +47,11 @@ export async function strangerRefused(opts: {
   let admitted: string | undefined
   while (Date.now() < watchUntil) {
     const out = opts.gatewayOutput()
-    decision = decided.exec(out)?.[0]
+    decision ??= decided.exec(out)?.[0]
     admitted = accepted.exec(out)?.[0]
-    if (decision || admitted) break
+    if (admitted) break
     await sleep(200)
   }
-  if (decision || admitted) await sleep(Math.min(2_000, Math.max(0, watchUntil - Date.now())))
   const calls = proxy.calls().slice(callsBefore)
   const toStranger = tg.calls().slice(botCallsBefore).filter(c => Number(c.params.chat_id) === strangerId)
   const problems: string[] = []
@@ -59,7 +64,7 @@ export async function strangerRefused(opts: {
   if (tools.length) problems.push(`tool call(s): ${tools.map(t => t.name).join(', ')}`)
   if (await host.readSandboxFile(proof)) problems.push(`the stranger's command ran: ${proof} exists`)
   if (toStranger.length) problems.push(`bot called ${toStranger.map(c => c.method).join(', ')} on the stranger's chat`)
-  const watched = `update ${update.update_id} from ${strangerId} consumed after ${consumedMs} ms, ${decision ? `gateway logged "${decision.trim()}", then watched 2 s more` : `watched ${Math.round(opts.windowMs / 100) / 10} s more`}`
+  const watched = `update ${update.update_id} from ${strangerId} consumed after ${consumedMs} ms, watched ${Math.round(opts.windowMs / 100) / 10} s more (at least the owner's turn)${decision ? `; the gateway logged "${decision.trim()}"` : ''}`
   if (problems.length) return fail(`${problems.join('; ')}; ${watched}`)
   return pass(`no model call, no tool call, no reply; ${watched}`)
 }

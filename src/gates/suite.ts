@@ -17,7 +17,7 @@ import { avotsSmoke } from './avots-smoke.ts'
 import { startAvotsProxy, type AvotsProxy } from './avots-proxy.ts'
 import { configValid, doctor, models, securityAudit } from './cli-gates.ts'
 import { waitReady } from './conversation.ts'
-import { GATE_IDS, isGateId, timed, type GateId, type GateReport, type GateResult } from './gate.ts'
+import { GATE_IDS, gatesFor, isGateId, timed, type GateId, type GateReport, type GateResult } from './gate.ts'
 import type { Gateway, OpenclawHost } from './host.ts'
 import { startLocalHost, type HostEnvironment } from './host-local.ts'
 import { composeNetworkAddress, composeTarget, startComposeHost } from './host-compose.ts'
@@ -26,14 +26,15 @@ import { layOutConfig, unexpandedKeys } from './layout.ts'
 import { loopbackOnly } from './loopback-only.ts'
 import { noSecretLeft } from './no-secret-left.ts'
 import { ownerExec } from './owner-exec.ts'
-import { strangerRefused } from './stranger-refused.ts'
+import { strangerRefused, strangerWindowMs } from './stranger-refused.ts'
 import { untrustedTools } from './untrusted-tools.ts'
+import { vmEgress } from './egress-vm.ts'
 
 export type { GateReport, GateResult } from './gate.ts'
 
 export const DEFAULT_AVOTS_BASE_URL = 'https://api.avots.ai/openai/v1'
 
-const NEEDS_GATEWAY: GateId[] = ['owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only', 'admin-tunnel']
+const NEEDS_GATEWAY: GateId[] = ['owner-exec', 'stranger-refused', 'untrusted-tools', 'loopback-only', 'admin-tunnel', 'egress']
 
 export interface RunIdentity {
   nonce: string
@@ -71,10 +72,12 @@ export function newRunIdentity(env: Record<string, string | undefined> = {}): Ru
   }
 }
 
-function parseOnly(only: string[] | undefined): Set<GateId> {
-  if (!only || only.length === 0) return new Set(GATE_IDS)
+function parseOnly(only: string[] | undefined, mode: 'local' | 'vm'): Set<GateId> {
+  if (!only || only.length === 0) return new Set(gatesFor(mode))
   const bad = only.filter(id => !isGateId(id))
   if (bad.length) throw usageError(`unknown gate id(s): ${bad.join(', ')} (known: ${GATE_IDS.join(', ')})`, 'gates.unknown-id')
+  const vmOnly = only.filter(id => !gatesFor(mode).includes(id as GateId))
+  if (vmOnly.length) throw usageError(`gate(s) ${vmOnly.join(', ')} prove a VM and run only there (in the bake's build VM, and in the boot test)`, 'gates.vm-only')
   return new Set(only as GateId[])
 }
 
@@ -93,7 +96,7 @@ export async function runGates(opts: {
   only?: string[]
   log?: (line: string) => void
 }): Promise<GateReport> {
-  const selected = parseOnly(opts.only)
+  const selected = parseOnly(opts.only, opts.mode)
   const log = opts.log ?? (() => {})
   const paths = projectPaths(opts.root)
   const pin = readPinRecord(paths.pinsLock)
@@ -186,20 +189,20 @@ export async function runGates(opts: {
       const restarts = gw.restarts ? await gw.restarts() : 0
       log(notReady ? `gateway not ready: ${notReady}` : `gateway ready after ${((performance.now() - t0) / 1000).toFixed(1)} s${restarts ? ` (after ${restarts} restart(s) by Docker's restart policy)` : ''}`)
       const blocked = (g: GateId) => ({ id: g, ok: false, detail: `gateway not ready: ${notReady}`, ms: 0 })
-      let ownerLatency: number | null = null
+      let ownerTurnMs: number | null = null
       if (want('owner-exec')) {
         if (notReady) record(blocked('owner-exec'))
         else record(await timed('owner-exec', async () => {
           const r = await ownerExec({ host: h, tg: t, proxy: p, ownerId: id.ownerId, nonce: id.nonce, timeoutMs: timeouts.turn })
-          ownerLatency = r.firstCallMs
+          ownerTurnMs = r.turnMs
           return r
         }))
       }
       if (want('stranger-refused')) {
-        // watch at least as long as the owner's DM took to reach the model (x1.5), 5-30 s (30 s when unmeasured)
-        const windowMs = Math.min(30_000, Math.max(5_000, Math.round((ownerLatency ?? 20_000) * 1.5)))
+        // watch at least as long as the owner's whole turn took in this run
+        const windowMs = strangerWindowMs(ownerTurnMs, timeScale)
         if (notReady) record(blocked('stranger-refused'))
-        else record(await timed('stranger-refused', () => strangerRefused({ host: h, tg: t, proxy: p, strangerId: id.strangerId, nonce: `${id.nonce}s`, windowMs, timeoutMs: 60_000, gatewayOutput: () => gw.output() })))
+        else record(await timed('stranger-refused', () => strangerRefused({ host: h, tg: t, proxy: p, strangerId: id.strangerId, nonce: `${id.nonce}s`, windowMs, timeoutMs: 60_000 * timeScale, gatewayOutput: () => gw.output() })))
       }
       if (want('loopback-only')) {
         if (notReady) record(blocked('loopback-only'))
@@ -212,6 +215,11 @@ export async function runGates(opts: {
       if (want('untrusted-tools')) {
         if (notReady) record(blocked('untrusted-tools'))
         else record(await timed('untrusted-tools', () => untrustedTools({ host: h, proxy: p, nonce: `${id.nonce}u`, timeoutMs: timeouts.turn })))
+      }
+      if (want('egress')) {
+        // the allowlist first boot loaded; last of the conversations: it restarts Docker and the stack
+        if (notReady) record(blocked('egress'))
+        else record(await timed('egress', () => vmEgress({ tg: t, proxy: p, ownerId: id.ownerId, nonce: `${id.nonce}e`, turnMs: timeouts.turn, timeScale, bridge: composeGateway ?? '', ready: () => waitReady(h, gw, t, timeouts.ready) })))
       }
     }
     // In the VM the CLI gates run once the conversations are done, beside the running gateway: the
@@ -237,6 +245,6 @@ export async function runGates(opts: {
     await proxy?.close().catch(() => {})
   }
 
-  const gates = GATE_IDS.filter(want).map(g => results.get(g) ?? { id: g, ok: false, detail: 'did not run', ms: 0 })
+  const gates = gatesFor(opts.mode).filter(want).map(g => results.get(g) ?? { id: g, ok: false, detail: 'did not run', ms: 0 })
   return { ok: gates.every(g => g.ok), openclawVersion: host?.version ?? pin.tag, mode: opts.mode, gates }
 }

@@ -6,6 +6,9 @@
 // then leaves a state database that every later start refuses. Waiting longer
 // for such a gateway cannot help: this names it, so the gates stop waiting and
 // say why.
+import { readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { run } from '../proc/run.ts'
 
 /** What OpenClaw logs when its heartbeat worker missed the 5 s. */
 export const LEASE_START_LOST_TEXT = 'state lease heartbeat did not become ready'
@@ -25,16 +28,29 @@ export function leaseStartStuck(log: string, restarts: number): string | null {
   return `OpenClaw's state lease heartbeat did not start within its fixed 5 s (${lost[0].slice(0, 400)}) and ${restarts} restarts since did not bring the gateway up: a CPU this slow (software emulation) cannot start this OpenClaw; waiting longer cannot help`
 }
 
-/** A gate's words for a lease OpenClaw lost (its heartbeat missed the start, or a held lease expired). */
-const LEASE_LOST = new RegExp(`${LEASE_START_LOST_TEXT}|\\blease\\b[^\\n|]{0,160}\\bwas lost\\b|\\blease was lost\\b`)
-/** What a lost first start leaves behind for the commands after it. */
-const LEFT_UNMIGRATED = /requires (schema |state )?migration|migration lease/
+/** A release's fixed lease start, as its own files say it: the constant and where it is. */
+export interface LeaseStartDeadline {
+  ms: number
+  file: string
+}
 
-/**
- * True when failed gates are explained by OpenClaw's lease start limit: at
- * least one says a lease was lost, and every other one says so too or names
- * the unmigrated state such a start leaves behind.
- */
-export function failedOnLeaseLimit(failed: readonly { detail: string }[]): boolean {
-  return failed.some(g => LEASE_LOST.test(g.detail)) && failed.every(g => LEASE_LOST.test(g.detail) || LEFT_UNMIGRATED.test(g.detail))
+const DEADLINE_RE = /LEASE_HEARTBEAT_START_TIMEOUT_MS\s*=\s*([0-9][0-9_.e]*)/
+
+/** The fixed state-lease start of an installed OpenClaw (its dist/), or null when that release has none. */
+export async function leaseStartDeadline(packageDir: string): Promise<LeaseStartDeadline | null> {
+  const dist = join(packageDir, 'dist')
+  const r = await run('grep', ['-rlE', '--include=*.js', '--include=*.mjs', 'LEASE_HEARTBEAT_START_TIMEOUT_MS\\s*=', dist])
+  const file = r.stdout.trim().split('\n').filter(Boolean).sort()[0]
+  if (!file) return null
+  const m = DEADLINE_RE.exec(readFileSync(file, 'utf8'))
+  const ms = Number((m?.[1] ?? '').replace(/_/g, ''))
+  return Number.isFinite(ms) && ms > 0 ? { ms, file: relative(packageDir, file) } : null
+}
+
+/** Why a release cannot be baked under TCG with real-time clocks (exit 2 before the long stages), or null. */
+export function tcgLeaseRefusal(tag: string, deadline: LeaseStartDeadline | null): string | null {
+  if (!deadline) return null
+  return `OpenClaw ${tag} gives its state-lease heartbeat worker a fixed ${deadline.ms / 1000} s to start (LEASE_HEARTBEAT_START_TIMEOUT_MS in ${deadline.file}); ` +
+    'under TCG (software emulation, no usable KVM) that worker alone took 5-9 s to load on a 2-core machine, so its gateway, doctor and security audit lose their lease and the bake would fail after about 20 minutes. ' +
+    'Bake it on a host with KVM, or rehearse an extended-stable release without that deadline (for example 2026.7.35)'
 }

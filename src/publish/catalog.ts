@@ -69,6 +69,8 @@ export interface CatalogEntry {
   store?: StoreRecord
   /** recorded without moving the channel (pushed and verified, boot test not passed) */
   held?: true
+  /** why it is held when that was asked for (`--no-boot-test`) */
+  heldReason?: string
   /** the build VM's machine-id and SSH host key fingerprints (the boot test compares a client's VM with them) */
   buildVm?: { machineId: string; hostKeys: string[] }
   /** the captured image booted fresh as a client's VM: its report (mode boot) and wall time */

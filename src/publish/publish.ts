@@ -47,6 +47,8 @@ export interface PublishInput {
   imageRepo?: string | null
   /** the bake's verdict on the boot test of the captured image: the channel moves only when true */
   bootTestPassed?: boolean
+  /** why the entry is held although nothing failed (the bake was asked not to boot-test it) */
+  heldReason?: string
   /** the boot test's report and wall time, recorded in the entry (a passed one only) */
   bootTest?: CatalogEntry['bootTest']
   /** the build VM's identity, recorded in the entry */
@@ -164,7 +166,7 @@ export async function publishImage(input: PublishInput): Promise<PublishResult> 
     bakeId: input.bakeId,
     notes: notesPath(input.tag),
     ...(push ? { store: push.store } : {}),
-    ...(moved ? {} : { held: true as const }),
+    ...(moved ? {} : { held: true as const, ...(input.heldReason ? { heldReason: input.heldReason } : {}) }),
     ...(input.buildVm ? { buildVm: input.buildVm } : {}),
     ...(input.bootTest ? { bootTest: input.bootTest } : {}),
   }

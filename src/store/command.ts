@@ -25,11 +25,11 @@ function channelOf(value: string | undefined, usage: string, command: string): C
   return value as Channel
 }
 
-const pullUsage = 'clawbake image pull <channel|tag|digest> [--out FILE] [--force] [--json]'
+const pullUsage = 'clawbake image pull <channel|tag|digest> [--out FILE] [--from REPO] [--force] [--json]'
 const pushUsage = 'clawbake image push --bake-id ID [--channel C] [--image-repo REPO] [--boot-test-passed] [--json]'
 
 async function pull(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs('image pull', argv, { ...commonOptions, out: { type: 'string' }, force: { type: 'boolean', default: false } }, pullUsage, { min: 1, max: 1 })
+  const { values, positionals } = parseCommandArgs('image pull', argv, { ...commonOptions, out: { type: 'string' }, from: { type: 'string' }, force: { type: 'boolean', default: false } }, pullUsage, { min: 1, max: 1 })
   const what = positionals[0]!
   let found: Found
   if (CHANNELS.includes(what as Channel)) {
@@ -43,7 +43,11 @@ async function pull(argv: string[], io: Io): Promise<number> {
   } else {
     found = findOneImage(io.cwd, what)
   }
-  const store = found.entry.store!
+  // --from: a mirror of the store (another repository with the same content): the catalog's digests are verified all the same
+  const recorded = found.entry.store!
+  const from = values.from?.replace(/\/+$/, '')
+  if (from !== undefined && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(from)) throw usageError(`clawbake image pull: --from must be a repository (host[:port]/path), got "${from}"\nusage: ${pullUsage}`, 'store.from-invalid')
+  const store = from ? { ...recorded, repository: from, reference: `${from}:${recorded.tag}@${recorded.manifestDigest}` } : recorded
   if (isRevoked(found.catalog, found.index) && !values.force) {
     throw new ClawbakeError(`${store.reference} is revoked; pulling it needs --force (to investigate, never to run)`, { file: catalogPath(io.cwd, found.channel), field: '/events', rule: 'store.revoked' }, 1)
   }

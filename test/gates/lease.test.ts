@@ -2,7 +2,11 @@
 // for a gateway that cannot come up stops early with that reason.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { failedOnLeaseLimit, LEASE_START_LOST_TEXT, leaseStartStuck, STUCK_AFTER_RESTARTS } from '../../src/openclaw/lease.ts'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LEASE_START_LOST_TEXT, leaseStartDeadline, leaseStartStuck, STUCK_AFTER_RESTARTS, tcgLeaseRefusal } from '../../src/openclaw/lease.ts'
+import { ensureOpenclaw } from '../../src/openclaw/runtime.ts'
 import { waitReady } from '../../src/gates/conversation.ts'
 import type { Gateway, OpenclawHost } from '../../src/gates/host.ts'
 import { startTelegramStandin } from '../../src/standins/telegram.ts'
@@ -40,14 +44,23 @@ t.test('waitReady stops waiting when the gateway says its start is stuck', async
   await t.rejects(waitReady(host, never, tg, 1_000, { stuckCheckMs: 50 }), /gateway not ready after 1 s/, 'without a stuck start it waits the whole timeout')
 })
 
-t.test('failed gates are put down to the lease limit only when they all say so', async t => {
-  const gw = { detail: `gateway not ready: gateway cannot start: ${leaseStartStuck(LOST, 2)}` }
-  const doctor = { detail: 'Failing check media-persistence (step-refused): Agent database maintenance deferred: agent database maintenance lease core:agent-database-maintenance/global was lost | state lease heartbeat did not become ready' }
-  const audit = { detail: 'security audit failed: startup migration lease was lost' }
-  const unmigrated = { detail: 'Existing shared-state database /home/node/.openclaw/state.sqlite requires schema migration by its owning installation' }
-  t.ok(failedOnLeaseLimit([gw, doctor, audit]))
-  t.ok(failedOnLeaseLimit([gw, unmigrated]), 'what a lost first start leaves behind')
-  t.notOk(failedOnLeaseLimit([unmigrated]), 'not without a lost lease')
-  t.notOk(failedOnLeaseLimit([gw, { detail: 'owner-exec: the model was never called' }]), 'another failure beside it is not the limit')
-  t.notOk(failedOnLeaseLimit([]))
+t.test('a release\'s fixed lease start is read from its own files, and only the exact constant counts', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'clawbake-lease-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  mkdirSync(join(dir, 'dist', 'state'), { recursive: true })
+  writeFileSync(join(dir, 'dist', 'index.js'), 'const migration = "requires schema migration"; // a loose word is not the limit\n')
+  t.equal(await leaseStartDeadline(dir), null, 'no constant: no deadline')
+  writeFileSync(join(dir, 'dist', 'openclaw-state-lease-heartbeat-shared-X1.mjs'), 'const LEASE_HEARTBEAT_START_TIMEOUT_MS = 5e3;\nexport { LEASE_HEARTBEAT_START_TIMEOUT_MS };\n')
+  t.same(await leaseStartDeadline(dir), { ms: 5000, file: 'dist/openclaw-state-lease-heartbeat-shared-X1.mjs' })
+  const why = tcgLeaseRefusal('2026.9.6', { ms: 5000, file: 'dist/x.mjs' })
+  t.match(why, /OpenClaw 2026\.9\.6 gives its state-lease heartbeat worker a fixed 5 s to start \(LEASE_HEARTBEAT_START_TIMEOUT_MS in dist\/x\.mjs\)/)
+  t.match(why, /host with KVM, or rehearse an extended-stable release/)
+  t.equal(tcgLeaseRefusal('2026.7.35', null), null)
+})
+
+t.test('the pinned releases, as installed from npm: 2026.9.6 has the 5 s start', async t => {
+  const rt = await ensureOpenclaw('2026.9.6')
+  const d = await leaseStartDeadline(join(rt.dir, 'node_modules', 'openclaw'))
+  t.equal(d?.ms, 5000, `read from ${d?.file}`)
+  t.match(d?.file, /^dist\/.*\.m?js$/)
 })

@@ -24,7 +24,11 @@ t.test('the whole suite passes against the tool-calling stand-in', async t => {
   const reqs = run.avots.requests().filter(r => r.path === '/v1/chat/completions')
   const said = (r: typeof reqs[number], s: string) => JSON.stringify(r.body?.messages ?? []).includes(s)
   t.ok(reqs.some(r => said(r, nonce) && r.answered === 'tool_call'), 'the owner turn got an exec tool call')
-  t.ok(reqs.some(r => (r.body?.messages ?? []).some((m: any) => m.role === 'tool' && String(m.content).includes(nonce))), 'its result went back to the model')
+  // the value the sandbox made: in the proof file, the tool result and the reply, never in the DM
+  const value = /value ([0-9a-f]{24}) made and written to /.exec(run.gate('owner-exec').detail)?.[1] ?? ''
+  t.match(value, /^[0-9a-f]{24}$/, 'the gate names the value the sandbox made')
+  t.ok(reqs.some(r => (r.body?.messages ?? []).some((m: any) => m.role === 'tool' && String(m.content).includes(value))), 'its result went back to the model')
+  t.notOk(reqs.some(r => (r.body?.messages ?? []).some((m: any) => m.role === 'user' && JSON.stringify(m.content).includes(value))), 'no user message (the DM) held the value')
   t.notOk(reqs.some(r => said(r, `${nonce}s`)), "no model call carried the stranger's DM")
   t.ok(reqs.every(r => r.authorized), 'every call carried the avots key')
   t.match(run.gate('untrusted-tools').detail, /offered: /)

@@ -36,8 +36,9 @@ export interface BootTested {
 
 export const bootTest = stage('boot-test', async (ctx, { 'run-dir': run, gates, prepare, resolve }: { 'run-dir': RunDir; gates: Gated; prepare: Prepared; resolve: ResolvedImage }) => {
   const { req, io } = ctx
-  // without --boot-test the image is published held: recorded and pushed, the channel does not move
-  if (req.builder !== 'qemu' || !prepare.accelerator || !req.bootTest) return skipped<BootTested | null>(null)
+  // with --no-boot-test the image is published held: recorded and pushed, the channel does not move
+  // a rehearsal of some gates never publishes: nothing to boot-test
+  if (req.builder !== 'qemu' || !prepare.accelerator || !req.bootTest || req.onlyGates?.length) return skipped<BootTested | null>(null)
   const buildVm = readBuildIdentity(run.dir)
   const { timeouts, timeScale } = bootTimeouts(prepare.accelerator)
   const report = await runBootTest({

@@ -10,7 +10,8 @@ import { tail } from '../../proc/run.ts'
 import type { CatalogArtifact } from '../../publish/catalog.ts'
 import { assertGatesPassed } from '../../publish/publish.ts'
 import { assertSchema } from '../../schema/assert.ts'
-import { GATE_IDS, type GateReport, type ResolvedImage } from '../contract.ts'
+import type { GateReport, ResolvedImage } from '../contract.ts'
+import { gatesFor } from '../../gates/gate.ts'
 import { MANIFEST_SCHEMA } from '../defaults.ts'
 import type { Masker } from '../mask.ts'
 import type { Builder, PackerResult } from '../packer.ts'
@@ -56,8 +57,8 @@ export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build
 })
 
 /** The gates this build ran and must have passed: all of them, or a rehearsal's `--rehearsal-gates` (which never publishes). */
-function requiredGates(ctx: BakeContext): readonly string[] {
-  return ctx.req.onlyGates?.length ? ctx.req.onlyGates : GATE_IDS
+export function requiredGates(ctx: BakeContext): readonly string[] {
+  return ctx.req.onlyGates?.length ? ctx.req.onlyGates : gatesFor(ctx.req.builder === 'null' ? 'local' : 'vm')
 }
 
 /** Why the build failed, most specific first: a failed gate, the gate run's status, Packer's errors (and the serial console). */

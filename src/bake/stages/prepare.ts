@@ -9,6 +9,16 @@ import { assertBaseChecksum, probeAccelerator, qemuSettings, type Accelerator } 
 import { writeSeed } from '../seed.ts'
 import type { RunDir } from './run-dir.ts'
 import { stage } from './stage.ts'
+import { envError } from '../../errors.ts'
+import { ensureOpenclaw } from '../../openclaw/runtime.ts'
+import { leaseStartDeadline, tcgLeaseRefusal } from '../../openclaw/lease.ts'
+
+/** Under TCG: a release whose own files set a fixed lease start that an emulated CPU misses is refused now (exit 2), not 20 minutes later. */
+export async function assertStartsUnderTcg(tag: string, env: Record<string, string | undefined>): Promise<void> {
+  const rt = await ensureOpenclaw(tag, env)
+  const why = tcgLeaseRefusal(tag, await leaseStartDeadline(join(rt.dir, 'node_modules', 'openclaw')))
+  if (why) throw envError(`clawbake: ${why}`, { field: '--tag', rule: 'bake.tcg-lease-limit' })
+}
 
 export interface Prepared {
   /** bake.pkrvars.json: every Packer variable of this bake */
@@ -27,6 +37,7 @@ export const prepare = stage('prepare', async (ctx, { 'run-dir': run }: { 'run-d
     vars.ssh_private_key_file = seed.privateKey
     await assertBaseChecksum(String(vars.ubuntu_image_url ?? DEFAULT_UBUNTU_URL), String(vars.ubuntu_image_checksum ?? ''))
     const accel = await probeAccelerator(req.probeKernel, io.env)
+    if (accel.accelerator === 'tcg') await assertStartsUnderTcg(ctx.tag, io.env)
     const q = qemuSettings(accel.accelerator, { serialLog: join(run.dir, 'serial.log'), guestfwd: req.guestfwd ?? [] })
     Object.assign(vars, q.vars)
     accelerator = accel.accelerator

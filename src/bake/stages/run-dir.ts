@@ -6,7 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { PACKAGE_ROOT } from '../../paths.ts'
 import type { ResolvedImage } from '../contract.ts'
-import { GATE_IDS } from '../contract.ts'
+import { gatesFor } from '../../gates/gate.ts'
 import { packerInfo, which, type PackerInfo, type PackerRun } from '../packer.ts'
 import type { ReleaseInfo } from '../release.ts'
 import { stageTemplate } from '../template.ts'
@@ -52,7 +52,7 @@ export const runDir = step('run-dir', async (ctx, { release, resolve }: { releas
     bake_id: bakeId,
     run_dir: dir,
     manifest_path: manifestPath,
-    gate_ids: req.onlyGates?.length ? req.onlyGates : [...GATE_IDS],
+    gate_ids: req.onlyGates?.length ? req.onlyGates : [...gatesFor(req.builder === 'null' ? 'local' : 'vm')],
     avots_base_url: io.env.AVOTS_BASE_URL ?? 'https://api.avots.ai/openai/v1',
     clawbake_command: ctx.deps.clawbakeCommand ?? `${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'clawbake.js')}`,
     project_root: root,
