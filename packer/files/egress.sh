@@ -4,7 +4,10 @@
 # host:port entries, over TCP and IPv4, and resolve only the allowed names,
 # through dnsmasq on the bridge address; everything else is refused, counted
 # and logged. The VM's own traffic (root, apt, Docker pulls, time sync) is
-# left alone. Two parts, both from the Debian base:
+# left alone. What listens on the bridge address (the sandbox sshd, the
+# resolver) answers only on the bridge and to the VM itself, not to a
+# neighbour that routes the compose network through the VM. Two parts, both
+# from the Debian base:
 #   nftables  table inet clawbake_egress: its own base chains (forward, input,
 #             output) at priority filter - 10, so a refusal there is final
 #             whatever Docker's iptables rules accept; Docker never touches it
@@ -113,7 +116,7 @@ render_nft() {
   echo "delete table inet $table"
   echo "table inet $table {"
   echo "  counter refused_forward { comment \"from the $bridge bridge to elsewhere\" }"
-  echo "  counter refused_input { comment \"from the $bridge bridge to the VM itself\" }"
+  echo "  counter refused_input { comment \"to the VM itself from the $bridge bridge, or to the bridge address from elsewhere\" }"
   echo "  counter refused_sandbox { comment \"from the sandbox user\" }"
   for port in $ports; do
     echo "  set dns_p$port { type ipv4_addr; comment \"fed by dnsmasq: allowed names on port $port\"; }"
@@ -149,8 +152,10 @@ render_nft() {
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
-    iifname != "$bridge" accept
+    iifname "lo" accept
     ct state established,related accept
+    iifname != "$bridge" ip daddr $bridge_net goto refuse_input
+    iifname != "$bridge" accept
     meta nfproto ipv6 goto refuse_input
     ip daddr $bridge_addr meta l4proto { tcp, udp } th dport 53 accept
     ip daddr $bridge_addr tcp dport $sandbox_ssh_port accept
