@@ -6,8 +6,10 @@
 # and logged. The VM's own traffic (root, apt, Docker pulls, time sync) is
 # left alone. What listens on the bridge address (the sandbox sshd, the
 # resolver) answers only on the bridge and to the VM itself, not to a
-# neighbour that routes the compose network through the VM. Two parts, both
-# from the Debian base:
+# neighbour that routes the compose network through the VM. The sandbox user
+# reaches no loopback port (it needs none: its sshd gets its connection from
+# the socket unit, its DNS is redirected to the resolver on the bridge
+# address). Two parts, both from the Debian base:
 #   nftables  table inet clawbake_egress: its own base chains (forward, input,
 #             output) at priority filter - 10, so a refusal there is final
 #             whatever Docker's iptables rules accept; Docker never touches it
@@ -193,8 +195,6 @@ NFT
     ip daddr $bridge_addr meta l4proto { tcp, udp } th dport 53 accept
     ip daddr 127.0.0.0/8 tcp dport $gateway_port goto refuse_sandbox
     jump allowed
-    ip daddr $bridge_net goto refuse_sandbox
-    oifname "lo" ip daddr 127.0.0.0/8 accept
     goto refuse_sandbox
   }
 }
