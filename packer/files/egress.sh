@@ -4,7 +4,12 @@
 # host:port entries, over TCP and IPv4, and resolve only the allowed names,
 # through dnsmasq on the bridge address; everything else is refused, counted
 # and logged. The VM's own traffic (root, apt, Docker pulls, time sync) is
-# left alone. Two parts, both from the Debian base:
+# left alone. What listens on the bridge address (the sandbox sshd, the
+# resolver) answers only on the bridge and to the VM itself, not to a
+# neighbour that routes the compose network through the VM. The sandbox user
+# reaches no loopback port (it needs none: its sshd gets its connection from
+# the socket unit, its DNS is redirected to the resolver on the bridge
+# address). Two parts, both from the Debian base:
 #   nftables  table inet clawbake_egress: its own base chains (forward, input,
 #             output) at priority filter - 10, so a refusal there is final
 #             whatever Docker's iptables rules accept; Docker never touches it
@@ -21,7 +26,11 @@
 #   egress.sh dns                    render dnsmasq's config and run it in the foreground (clawbake-egress-dns.service)
 #   egress.sh entries-from-url URL   the default entry of an http(s) URL (host:port)
 # Environment: EGRESS_ETC (default /etc/clawbake/egress), EGRESS_UPSTREAM_RESOLV
-# (where the upstream servers are listed, default /etc/resolv.conf).
+# (where the upstream servers are listed, default /etc/resolv.conf),
+# EGRESS_SET_TIMEOUT (seconds, 2-86400, default 3600: how long an address the
+# resolver put in a dns_p<port> set stays there; read by render, by apply's
+# closed default and by dns, which caps the TTL it hands out at a tenth of it,
+# at most 60 s).
 set -euo pipefail
 umask 022
 
@@ -35,6 +44,15 @@ gateway_port=18789
 sandbox_ssh_port=2222
 
 die() { echo "egress: $*" >&2; exit 1; }
+
+# EGRESS_SET_TIMEOUT, validated, on stdout (seconds).
+set_timeout() {
+  local s=${EGRESS_SET_TIMEOUT-3600}
+  if ! [[ $s =~ ^[1-9][0-9]{0,4}$ ]] || [ "$s" -lt 2 ] || [ "$s" -gt 86400 ]; then
+    die "EGRESS_SET_TIMEOUT=${s}: give whole seconds, 2-86400"
+  fi
+  echo "$s"
+}
 
 # One entry -> `host:port` on stdout (lowercase host, default port 443), or die naming it.
 normalize() {
@@ -104,19 +122,22 @@ entry_from_url() {
   normalize "$hostport:$port"
 }
 
-# The nft ruleset for the recorded allowlist ($1: file of host:port lines) and the sandbox uid ($2, may be empty).
+# The nft ruleset for the recorded allowlist ($1: file of host:port lines), the sandbox uid ($2, may be empty)
+# and the lifetime of the resolver's addresses ($3, seconds).
 render_nft() {
-  local list=$1 uid=$2 ports port host
+  local list=$1 uid=$2 timeout=$3 ports port host
   ports=$(cut -d: -f2 "$list" | sort -nu)
   echo "# rendered by egress.sh from $etc/allowlist; loaded by clawbake-egress.service (nft -f, atomic)"
   echo "table inet $table"
   echo "delete table inet $table"
   echo "table inet $table {"
   echo "  counter refused_forward { comment \"from the $bridge bridge to elsewhere\" }"
-  echo "  counter refused_input { comment \"from the $bridge bridge to the VM itself\" }"
+  echo "  counter refused_input { comment \"to the VM itself from the $bridge bridge, or to the bridge address from elsewhere\" }"
   echo "  counter refused_sandbox { comment \"from the sandbox user\" }"
   for port in $ports; do
-    echo "  set dns_p$port { type ipv4_addr; comment \"fed by dnsmasq: allowed names on port $port\"; }"
+    # an address expires $timeout s after the resolver first added it (adding it again does not
+    # refresh it); the next lookup after that adds it again
+    echo "  set dns_p$port { type ipv4_addr; flags timeout; timeout ${timeout}s; comment \"fed by dnsmasq: allowed names on port $port\"; }"
     local lits=()
     while IFS=: read -r host _; do lits+=("$host"); done < <(grep -E "^[0-9./]+:$port\$" "$list" || true)
     if ((${#lits[@]})); then
@@ -149,8 +170,10 @@ render_nft() {
   }
   chain input {
     type filter hook input priority filter - 10; policy accept;
-    iifname != "$bridge" accept
+    iifname "lo" accept
     ct state established,related accept
+    iifname != "$bridge" ip daddr $bridge_net goto refuse_input
+    iifname != "$bridge" accept
     meta nfproto ipv6 goto refuse_input
     ip daddr $bridge_addr meta l4proto { tcp, udp } th dport 53 accept
     ip daddr $bridge_addr tcp dport $sandbox_ssh_port accept
@@ -172,8 +195,6 @@ NFT
     ip daddr $bridge_addr meta l4proto { tcp, udp } th dport 53 accept
     ip daddr 127.0.0.0/8 tcp dport $gateway_port goto refuse_sandbox
     jump allowed
-    ip daddr $bridge_net goto refuse_sandbox
-    oifname "lo" ip daddr 127.0.0.0/8 accept
     goto refuse_sandbox
   }
 }
@@ -195,13 +216,14 @@ case "$cmd" in
     if [ "${1:-}" = --uid ]; then uid=${2:-}; shift 2; fi
     [ -z "$uid" ] || [[ $uid =~ ^[1-9][0-9]*$ ]] || die "--uid must be a numeric uid other than 0"
     list=$(entries "$@")
+    timeout=$(set_timeout)
     install -d -m 0755 "$etc"
     tmp=$(mktemp "$etc/.allowlist.XXXXXX")
     printf '%s\n' "$list" | sed '/^$/d' > "$tmp"
     if [ "$list" = off ]; then
       printf '%s\n' "# the allowlist is OFF: the client chose it explicitly (EGRESS_ALLOW=off); the agent's egress is not restricted" > "$tmp.nft"
     else
-      render_nft "$tmp" "$uid" > "$tmp.nft"
+      render_nft "$tmp" "$uid" "$timeout" > "$tmp.nft"
     fi
     nft -c -f "$tmp.nft" || { rm -f "$tmp" "$tmp.nft"; die "nft refuses the rendered rules"; }
     chmod 0644 "$tmp" "$tmp.nft"
@@ -216,9 +238,10 @@ case "$cmd" in
       exit 0
     fi
     if [ ! -f "$etc/egress.nft" ]; then
+      timeout=$(set_timeout)
       empty=$(mktemp)
       trap 'rm -f "$empty"' EXIT
-      render_nft "$empty" '' | nft -f - || die "cannot load the closed default rules"
+      render_nft "$empty" '' "$timeout" | nft -f - || die "cannot load the closed default rules"
       echo "egress: no allowlist rendered yet (before first boot): the agent reaches nothing" >&2
       exit 0
     fi
@@ -228,6 +251,9 @@ case "$cmd" in
     ;;
   dns)
     conf=$etc/dnsmasq.conf
+    timeout=$(set_timeout)
+    # clients re-resolve well before an address leaves its set: a tenth of its lifetime, at most 60 s
+    max_ttl=$((timeout / 10 > 60 ? 60 : timeout / 10 < 1 ? 1 : timeout / 10))
     tmp=$(mktemp "$etc/.dnsmasq.XXXXXX")
     mapfile -t servers < <(awk '$1 == "nameserver" { print $2 }' "$upstream_resolv" | grep -vxF "$bridge_addr" || true)
     ((${#servers[@]})) || die "no upstream name server in $upstream_resolv"
@@ -249,6 +275,7 @@ case "$cmd" in
         for s in "${servers[@]}"; do echo "server=$s"; done
       else
         echo "filter-AAAA"
+        echo "max-ttl=$max_ttl"
         # exact names only: the name is forwarded, its subdomains are not (NXDOMAIN)
         # one line per name, with the set of each of its ports
         while read -r host sets; do

@@ -7,9 +7,15 @@
 //   outside   the allowed stand-in 10.203.1.10 (ports 8080, 9090), the
 //             forbidden stand-in 10.203.1.20 (8080), both on IPv6 too, and the
 //             upstream DNS stand-in 10.203.1.53 (dnsmasq, every query logged)
+//   neighbour another host on the VM's network (10.203.2.2, its own link to
+//             the VM) that routes 172.31.240.0/24 through the VM
+// In the VM: stand-ins for the sandbox sshd socket (172.31.240.1:2222), the
+// gateway's published port (127.0.0.1:18789) and some other loopback service
+// (127.0.0.1:<free port>).
 // Every case holds from the container and from the sandbox uid, the VM's own
-// (root) traffic is untouched, and every refusal case fails once a broken rule
-// set is applied. Namespaces, /etc/netns/<ns>/ and every process started here
+// (root) traffic is untouched, the neighbour reaches neither the sshd nor the
+// resolver on the bridge address, the resolver's addresses expire, and every
+// refusal case fails once a broken rule set is applied. Namespaces, /etc/netns/<ns>/ and every process started here
 // are removed on teardown; nothing listens outside these namespaces.
 import t from 'tap'
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,11 +31,13 @@ const SANDBOX_UID = 64123
 const ALLOWED = '10.203.1.10'
 const FORBIDDEN = '10.203.1.20'
 const UPSTREAM = '10.203.1.53'
+const NEIGHBOUR = '10.203.2.2'
+const OTHER_UID = 64124
 
 {
   t.test('egress allowlist in a namespace topology', { timeout: 180_000, skip: process.getuid?.() === 0 ? false : 'needs root (network namespaces, nftables)' }, async t => {
     const id = randomBytes(3).toString('hex')
-    const ns = { vm: `cbvm-${id}`, ct: `cbct-${id}`, out: `cbout-${id}` }
+    const ns = { vm: `cbvm-${id}`, ct: `cbct-${id}`, out: `cbout-${id}`, nb: `cbnb-${id}` }
     const dir = mkdtempSync(join(tmpdir(), 'clawbake-egress-'))
     const etc = join(dir, 'etc')
     const procs: Started[] = []
@@ -92,29 +100,41 @@ const UPSTREAM = '10.203.1.53'
     for (const a of ['fd03:1::10/128', 'fd03:1::20/128']) await out('addr', 'add', a, 'dev', 'lo', 'nodad')
     await out('route', 'add', '172.31.240.0/24', 'via', '10.203.0.1')
     await out('-6', 'route', 'add', 'fd31::/64', 'via', 'fd03::1')
+    // the neighbour: its own link to the VM, and a route to the compose network through it
+    await vm('link', 'add', 'veth-nb', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.nb)
+    await vm('addr', 'add', '10.203.2.1/24', 'dev', 'veth-nb')
+    await vm('link', 'set', 'veth-nb', 'up')
+    const nb = (...a: string[]) => must('ip', '-n', ns.nb, ...a)
+    await nb('addr', 'add', `${NEIGHBOUR}/24`, 'dev', 'eth0')
+    await nb('link', 'set', 'eth0', 'up')
+    await nb('route', 'add', '172.31.240.0/24', 'via', '10.203.2.1')
 
     // --- the stand-ins ----------------------------------------------------------
     // TCP servers that answer HTTP and print one line per connection they accepted
+    // (port 0: a free one, printed on the `listening` line)
     const server = `
       const http = require('node:http')
       for (const spec of process.argv.slice(1)) {
         const [name, host, port] = spec.split(',')
         const s = http.createServer((req, res) => res.end('ok ' + name + '\\n'))
         s.on('connection', c => console.log('conn ' + name + ' ' + host + ' ' + port + ' from ' + c.remoteAddress))
-        s.listen(Number(port), host, () => console.log('listening ' + name + ' ' + host + ' ' + port))
+        s.listen(Number(port), host, () => console.log('listening ' + name + ' ' + host + ' ' + s.address().port))
       }`
     const listen = async (n: string, specs: string[]) => {
       const p = start('ip', ['netns', 'exec', n, process.execPath, '-e', server, ...specs])
       procs.push(p)
-      await waitFor(() => specs.every(s => p.output().includes(`listening ${s.split(',').join(' ')}`)), `servers in ${n}: ${p.output()}`)
+      const line = (s: string) => `listening ${s.split(',').join(' ')}`.replace(/ 0$/, ' ')
+      await waitFor(() => specs.every(s => p.output().includes(line(s))), `servers in ${n}: ${p.output()}`)
       return p
     }
     const outside = await listen(ns.out, [`allowed,${ALLOWED},8080`, `allowed,${ALLOWED},9090`, `forbidden,${FORBIDDEN},8080`, 'allowed6,fd03:1::10,8080', 'forbidden6,fd03:1::20,8080'])
-    // the gateway's port: published on the VM's loopback, and in the container's own namespace
-    await listen(ns.vm, ['vm-gateway,127.0.0.1,18789'])
+    // the gateway's port: published on the VM's loopback, and in the container's own namespace;
+    // the sandbox sshd's socket on the bridge address; another service on the VM's loopback
+    const vmSide = await listen(ns.vm, ['vm-gateway,127.0.0.1,18789', 'sandbox-sshd,172.31.240.1,2222', 'vm-loopback,127.0.0.1,0'])
+    const loopbackPort = Number(/^listening vm-loopback 127\.0\.0\.1 (\d+)$/m.exec(vmSide.output())![1])
     await listen(ns.ct, ['ct-gateway,172.31.240.2,18789'])
     const upstream = start('ip', ['netns', 'exec', ns.out, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
-      `--listen-address=${UPSTREAM}`, '--bind-interfaces', '--pid-file=', '--log-queries', '--log-facility=-',
+      `--listen-address=${UPSTREAM}`, '--bind-interfaces', '--pid-file=', '--log-queries', '--log-facility=-', '--local-ttl=86400',
       `--address=/allowed.egress.test/${ALLOWED}`, '--address=/allowed.egress.test/fd03:1::10',
       `--address=/forbidden.egress.test/${FORBIDDEN}`, `--address=/sub.allowed.egress.test/${FORBIDDEN}`])
     procs.push(upstream)
@@ -124,9 +144,9 @@ const UPSTREAM = '10.203.1.53'
     await must('bash', EGRESS_SH, 'render', '--uid', String(SANDBOX_UID), 'allowed.egress.test:8080')
     t.equal(readFileSync(join(etc, 'allowlist'), 'utf8'), 'allowed.egress.test:8080\n', 'the recorded allowlist')
     let resolver: Started | undefined
-    const startResolver = async () => {
+    const startResolver = async (...env: string[]) => {
       if (resolver) { await resolver.stop(); procs.splice(procs.indexOf(resolver), 1) }
-      const r = start('ip', ['netns', 'exec', ns.vm, 'env', `EGRESS_ETC=${etc}`, `EGRESS_UPSTREAM_RESOLV=${join(dir, 'upstream.resolv')}`, 'bash', EGRESS_SH, 'dns'])
+      const r = start('ip', ['netns', 'exec', ns.vm, 'env', `EGRESS_ETC=${etc}`, `EGRESS_UPSTREAM_RESOLV=${join(dir, 'upstream.resolv')}`, ...env, 'bash', EGRESS_SH, 'dns'])
       procs.push(r)
       resolver = r
       await waitFor(() => r.output().includes('started'), `egress.sh dns: ${r.output()}`)
@@ -134,15 +154,24 @@ const UPSTREAM = '10.203.1.53'
     await must(...inNs(ns.vm, 'bash', EGRESS_SH, 'apply'))
     await startResolver()
 
-    const connections = (name: string) => outside.output().split('\n').filter(l => l.startsWith(`conn ${name} `)).length
+    const connections = (name: string, from = '', p = outside) => p.output().split('\n').filter(l => l.startsWith(`conn ${name} `) && l.endsWith(from)).length
     const curl = (where: string[], url: string) => sh([...where, 'curl', '-sS', '-g', '--max-time', '4', '--noproxy', '*', url], 15_000)
     const lookup = (where: string[], server: string, name: string) => sh([...where, process.execPath, '-e', `
       const { Resolver } = require('node:dns/promises')
       const r = new Resolver({ timeout: 1500, tries: 1 }); r.setServers([process.argv[1]])
-      r.resolve4(process.argv[2]).then(a => console.log(a.join(',')), e => { console.log(e.code); process.exitCode = 1 })`, server, name], 15_000)
+      r.resolve4(process.argv[2], { ttl: true }).then(a => console.log(a.map(x => x.address + ' ttl ' + x.ttl).join(',')), e => { console.log(e.code); process.exitCode = 1 })`, server, name], 15_000)
+    // a bare TCP connect (for DNS over TCP): ok when it connected
+    const tcp = (where: string[], host: string, port: number) => sh([...where, process.execPath, '-e', `
+      const c = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]), timeout: 3000 })
+      c.on('connect', () => { console.log('CONNECTED'); c.destroy() })
+      c.on('timeout', () => { console.log('TIMEOUT'); c.destroy(); process.exitCode = 1 })
+      c.on('error', e => { console.log(e.code); process.exitCode = 1 })`, host, String(port)], 15_000)
+    const counter = async (name: string) => Number(new RegExp(`counter ${name} \\{[^}]*packets (\\d+)`).exec(await must(...inNs(ns.vm, 'nft', 'list', 'counters', 'table', 'inet', 'clawbake_egress')))?.[1])
     const fromCt = inNs(ns.ct)
     const asSandbox = inNs(ns.vm, 'setpriv', `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_UID}`, '--clear-groups')
     const asRoot = inNs(ns.vm)
+    const asOther = inNs(ns.vm, 'setpriv', `--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups')
+    const fromNb = inNs(ns.nb)
 
     // Each refusal case: true when the egress allowlist held.
     const refusals = async (who: string[], label: string): Promise<Record<string, boolean>> => {
@@ -161,10 +190,25 @@ const UPSTREAM = '10.203.1.53'
       cases[`${label}: the upstream DNS saw no query for a forbidden name`] = upstream.output().split('\n').filter(l => /query\[\w+\] (forbidden|sub\.allowed)\.egress\.test/.test(l)).length === queriesBefore
       return cases
     }
-    const sandboxOnly = async (): Promise<Record<string, boolean>> => ({
-      'sandbox: the gateway port on loopback': !(await curl(asSandbox, 'http://127.0.0.1:18789/')).ok,
-      'sandbox: the gateway port in the container': !(await curl(asSandbox, 'http://172.31.240.2:18789/')).ok,
-    })
+    const sandboxOnly = async (): Promise<Record<string, boolean>> => {
+      const before = connections('vm-loopback', '', vmSide)
+      return {
+        'sandbox: the gateway port on loopback': !(await curl(asSandbox, 'http://127.0.0.1:18789/')).ok,
+        'sandbox: the gateway port in the container': !(await curl(asSandbox, 'http://172.31.240.2:18789/')).ok,
+        [`sandbox: another loopback port of the VM (127.0.0.1:${loopbackPort})`]: !(await curl(asSandbox, `http://127.0.0.1:${loopbackPort}/`)).ok,
+        'sandbox: the loopback listener recorded no connection': connections('vm-loopback', '', vmSide) === before,
+      }
+    }
+    // from outside the bridge: a neighbour that routes the compose network through the VM
+    const neighbour = async (): Promise<Record<string, boolean>> => {
+      const before = connections('sandbox-sshd', ` from ${NEIGHBOUR}`, vmSide)
+      return {
+        'neighbour: the sandbox sshd (172.31.240.1:2222)': !(await curl(fromNb, 'http://172.31.240.1:2222/')).ok,
+        'neighbour: a DNS answer from the resolver (172.31.240.1:53/udp)': !(await lookup(fromNb, '172.31.240.1', 'allowed.egress.test')).ok,
+        'neighbour: the resolver over TCP (172.31.240.1:53/tcp)': !(await tcp(fromNb, '172.31.240.1', 53)).ok,
+        'neighbour: the sshd stand-in recorded no connection from it': connections('sandbox-sshd', ` from ${NEIGHBOUR}`, vmSide) === before,
+      }
+    }
 
     // --- the shipped rules ------------------------------------------------------------
     for (const [who, label] of [[fromCt, 'container'], [asSandbox, 'sandbox']] as const) {
@@ -178,6 +222,21 @@ const UPSTREAM = '10.203.1.53'
     const counters = await must(...inNs(ns.vm, 'nft', 'list', 'counters', 'table', 'inet', 'clawbake_egress'))
     for (const c of ['refused_forward', 'refused_sandbox']) t.match(counters, new RegExp(`counter ${c} \\{[^}]*packets [1-9]`), `${c} counted the refusals`)
 
+    // the bridge address answers only on the bridge (and to the VM itself, over lo)
+    t.equal((await curl(fromCt, 'http://172.31.240.1:2222/')).out, 'ok sandbox-sshd\n', 'container: the sandbox sshd on the bridge address')
+    t.match((await lookup(fromCt, '172.31.240.1', 'allowed.egress.test')).out, new RegExp(`^${ALLOWED} ttl`), 'container: the resolver answers on the bridge')
+    t.ok((await tcp(fromCt, '172.31.240.1', 53)).ok, 'container: the resolver over TCP')
+    t.equal((await curl(asRoot, 'http://172.31.240.1:2222/')).out, 'ok sandbox-sshd\n', 'the VM itself (over lo): the sandbox sshd on the bridge address')
+    const refusedInput = await counter('refused_input')
+    for (const [name, held] of Object.entries(await neighbour())) t.ok(held, name)
+    t.ok(await counter('refused_input') > refusedInput, `refused_input counted the neighbour's packets (${refusedInput} -> ${await counter('refused_input')})`)
+
+    // no loopback for the sandbox: its DNS still works through the dnat to the resolver (nothing listens on 127.0.0.53 here)
+    t.equal((await curl(asOther, `http://127.0.0.1:${loopbackPort}/`)).out, 'ok vm-loopback\n', `uid ${OTHER_UID}: the loopback port the sandbox may not reach`)
+    t.equal((await curl(asRoot, `http://127.0.0.1:${loopbackPort}/`)).out, 'ok vm-loopback\n', 'root: the same loopback port')
+    t.match((await lookup(asSandbox, '127.0.0.53', 'allowed.egress.test')).out, new RegExp(`^${ALLOWED} ttl`), 'sandbox: DNS to the loopback stub 127.0.0.53 answered by the resolver (dnat)')
+    t.notOk((await lookup(asRoot, '127.0.0.53', 'allowed.egress.test')).ok, 'root: nothing answers on 127.0.0.53 itself')
+
     // the VM's own traffic (root) is left alone: its resolver, the forbidden host, any port
     t.equal((await curl(asRoot, 'http://forbidden.egress.test:8080/')).out, 'ok forbidden\n', 'root: the forbidden host by name (system traffic untouched)')
     t.equal((await curl(asRoot, `http://${ALLOWED}:9090/`)).out, 'ok allowed\n', 'root: any port')
@@ -189,7 +248,61 @@ const UPSTREAM = '10.203.1.53'
     t.notOk((await curl(fromCt, `http://${FORBIDDEN}:8080/`)).ok, 'after a re-apply: the forbidden host stays refused')
     t.equal((await sh(inNs(ns.vm, 'nft', 'list', 'tables'))).out.match(/clawbake_egress/g)?.length, 1, 'one table, not two')
 
+    // --- the resolver's addresses expire ------------------------------------------------------
+    const setOf = () => must(...inNs(ns.vm, 'nft', 'list', 'set', 'inet', 'clawbake_egress', 'dns_p8080'))
+    const expiresMs = (set: string) => {
+      const m = new RegExp(`${ALLOWED.replaceAll('.', '\\.')} expires (?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s)?(?:(\\d+)ms)?`).exec(set)
+      return m ? ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0) : undefined
+    }
+    const shippedSet = await setOf()
+    t.match(shippedSet, /^\s*timeout 1h$/m, 'dns_p8080: a default timeout of 1h')
+    const left = expiresMs(shippedSet)
+    t.ok(left !== undefined && left > 3_500_000 && left <= 3_600_000, `dns_p8080: ${ALLOWED}, added by the resolver, expires within the hour (${left} ms; ${shippedSet.trim().split('\n').find(l => l.includes('expires'))?.trim()})`)
+    t.match((await lookup(asRoot, UPSTREAM, 'allowed.egress.test')).out, /ttl 86400$/m, 'the upstream answers with a TTL of a day')
+    t.equal((await lookup(fromCt, '172.31.240.1', 'allowed.egress.test')).out, `${ALLOWED} ttl 60\n`, 'the resolver hands it out with at most 60 s (max-ttl)')
+
+    const render = (...env: string[]) => sh(['env', ...env, 'bash', EGRESS_SH, 'render', '--uid', String(SANDBOX_UID), 'allowed.egress.test:8080'])
+    t.ok((await render('EGRESS_SET_TIMEOUT=3')).ok, 'EGRESS_SET_TIMEOUT=3 renders')
+    await must(...inNs(ns.vm, 'bash', EGRESS_SH, 'apply'))
+    await startResolver('EGRESS_SET_TIMEOUT=3')
+    t.match(readFileSync(join(etc, 'dnsmasq.conf'), 'utf8'), /^max-ttl=1$/m, 'a 3 s timeout: max-ttl=1')
+    t.equal((await curl(fromCt, 'http://allowed.egress.test:8080/')).out, 'ok allowed\n', 'short timeout: the allowed host by name')
+    const added = Date.now()
+    const fresh = expiresMs(await setOf())
+    t.ok(fresh !== undefined && fresh <= 3000, `short timeout: the element expires in ${fresh} ms`)
+    t.equal((await curl(fromCt, `http://${ALLOWED}:8080/`)).out, 'ok allowed\n', 'short timeout: while it lives, the allowed address by raw IP too')
+    // whether resolving again refreshes the expiry is the kernel's and dnsmasq's business: reported, not asserted
+    await sleep(Math.max(0, added + 1500 - Date.now()))
+    await lookup(fromCt, '172.31.240.1', 'allowed.egress.test')
+    const after = expiresMs(await setOf())
+    t.comment(`resolving again ${Date.now() - added} ms after the add: ${after} ms left (${after !== undefined && after > 2000 ? 'refreshed' : 'not refreshed'})`)
+    let gone = false
+    for (const until = Date.now() + 8000; !gone && Date.now() < until; await sleep(250)) gone = expiresMs(await setOf()) === undefined
+    t.ok(gone, `short timeout: the element is gone ${Date.now() - added} ms after it was added`)
+    const seen = connections('allowed', ' from 172.31.240.2')
+    t.notOk((await curl(fromCt, `http://${ALLOWED}:8080/`)).ok, 'short timeout: once it is gone, the allowed address by raw IP is refused')
+    t.equal(connections('allowed', ' from 172.31.240.2'), seen, 'short timeout: and the allowed stand-in recorded no connection')
+    t.equal((await curl(fromCt, 'http://allowed.egress.test:8080/')).out, 'ok allowed\n', 'short timeout: resolving the name again adds it again')
+    t.ok((await render()).ok, 'the default timeout rendered again')
+    await must(...inNs(ns.vm, 'bash', EGRESS_SH, 'apply'))
+    await startResolver()
+
+    // --- the probes can fail: one rule dropped from the loaded table --------------------------
+    const probe = () => curl(fromCt, `http://${FORBIDDEN}:8080/`)
+    const seenForbidden = connections('forbidden')
+    t.notOk((await probe()).ok, 'intact rules: the container\'s probe of the forbidden host is refused')
+    t.equal(connections('forbidden'), seenForbidden, 'intact rules: the forbidden stand-in recorded no connection')
+    const handle = /^\s*goto refuse_forward # handle (\d+)$/m.exec(await must(...inNs(ns.vm, 'nft', '-a', 'list', 'chain', 'inet', 'clawbake_egress', 'forward')))?.[1]
+    t.ok(handle, `the forward chain's last rule, goto refuse_forward (handle ${handle})`)
+    await must(...inNs(ns.vm, 'nft', 'delete', 'rule', 'inet', 'clawbake_egress', 'forward', 'handle', handle ?? 'none'))
+    t.equal((await probe()).out, 'ok forbidden\n', 'without that rule: the same probe connects')
+    t.equal(connections('forbidden'), seenForbidden + 1, 'without that rule: the forbidden stand-in recorded the connection')
+    await must(...inNs(ns.vm, 'bash', EGRESS_SH, 'apply'))
+    t.notOk((await probe()).ok, 'loaded again: the probe is refused')
+    t.equal(connections('forbidden'), seenForbidden + 1, 'loaded again: no further connection')
+
     // --- a deliberately broken rule set: every refusal case must fail -----------------------
+    const forbiddenBefore = connections('forbidden')
     const shipped = readFileSync(join(etc, 'egress.nft'), 'utf8')
     const broken = shipped.replace(/goto refuse_\w+/g, 'accept')
     t.not(broken, shipped)
@@ -197,9 +310,9 @@ const UPSTREAM = '10.203.1.53'
     writeFileSync(join(etc, 'allowlist'), 'off\n') // and dnsmasq forwarding every name
     await must(...inNs(ns.vm, 'nft', '-f', join(etc, 'egress.nft')))
     await startResolver()
-    const weak = { ...(await refusals(fromCt, 'container')), ...(await refusals([...asSandbox], 'sandbox')), ...(await sandboxOnly()) }
+    const weak = { ...(await refusals(fromCt, 'container')), ...(await refusals([...asSandbox], 'sandbox')), ...(await sandboxOnly()), ...(await neighbour()) }
     for (const [name, held] of Object.entries(weak)) t.notOk(held, `broken rules: ${name} no longer holds`)
-    t.ok(connections('forbidden') > 0, 'broken rules: the forbidden stand-in saw the connections')
+    t.ok(connections('forbidden') > forbiddenBefore, 'broken rules: the forbidden stand-in saw the connections')
 
     // EGRESS_ALLOW=off: apply removes the table (and says so)
     const off = await sh(inNs(ns.vm, 'bash', EGRESS_SH, 'apply'))
@@ -208,6 +321,8 @@ const UPSTREAM = '10.203.1.53'
     t.notMatch((await sh(inNs(ns.vm, 'nft', 'list', 'tables'))).out, /clawbake_egress/, 'off: no table')
   })
 }
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const until = Date.now() + ms

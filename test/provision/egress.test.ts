@@ -3,7 +3,7 @@
 // packer/files/egress.sh (run here on every case), names that do not resolve
 // (a stand-in resolver), and the explicit, recorded off switch.
 import t from 'tap'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,6 +55,19 @@ t.test('entries: normalized or refused by rule, and egress.sh (first boot) agree
   }
   const off = await run('bash', [EGRESS_SH, 'check', 'off', 'api.telegram.org'], { timeoutMs: 10_000 })
   t.equal(off.code, 1, 'off cannot be combined with entries')
+})
+
+t.test('EGRESS_SET_TIMEOUT (the lifetime of the resolver\'s addresses): whole seconds, 2-86400; anything else is refused before anything is rendered', async t => {
+  const etc = mkdtempSync(join(tmpdir(), 'clawbake-egress-timeout-'))
+  t.teardown(() => rmSync(etc, { recursive: true, force: true }))
+  for (const bad of ['0', '1', '86401', '1h', '-5', '03', ' 60', '']) {
+    for (const cmd of ['render', 'dns']) {
+      const r = await run('bash', [EGRESS_SH, cmd, 'api.telegram.org'], { timeoutMs: 10_000, env: { PATH: process.env.PATH, EGRESS_ETC: etc, EGRESS_SET_TIMEOUT: bad } })
+      t.equal(r.code, 1, `${cmd}: EGRESS_SET_TIMEOUT=${JSON.stringify(bad)} refused`)
+      t.match(r.stderr, /^egress: EGRESS_SET_TIMEOUT=.*: give whole seconds, 2-86400$/m, 'naming the variable')
+    }
+  }
+  t.same(readdirSync(etc), [], 'nothing rendered')
 })
 
 t.test('the defaults from URLs, as first boot derives them; plain http only to a private address', async t => {
