@@ -189,6 +189,16 @@ build {
     environment_vars = ["GATE_STATUS_FILE=${var.run_dir}/gate-status", "GATE_IDS=${join(",", var.gate_ids)}"]
   }
 
+  # rehearsal only (an empty marker plants nothing): the places a deleted secret can survive
+  provisioner "shell" {
+    except           = ["null.rehearsal"]
+    script           = "${path.root}/scripts/plant-markers.sh"
+    execute_command  = "chmod +x {{ .Path }}; sudo -E sh -c '. {{ .EnvVarFile }} && rm -f {{ .EnvVarFile }} && exec {{ .Path }}'"
+    use_env_var_file = true
+    env_var_format   = "export %s='%s'\n"
+    environment_vars = ["CLAWBAKE_MARKER=${var.rehearsal_marker}", "OPENCLAW_IMAGE=${var.openclaw_image}"]
+  }
+
   provisioner "shell" {
     except          = ["null.rehearsal"]
     script          = "${path.root}/scripts/scrub.sh"

@@ -218,6 +218,13 @@ variable "rehearsal_registry_addr" {
   default     = ""
 }
 
+variable "rehearsal_marker" {
+  type        = string
+  sensitive   = true
+  description = "Rehearsal only: a secret-like marker plant-markers.sh writes where a deleted secret can survive (a deleted file, the journal, a container's log and writable layer) before the scrub; the captured disk is searched for it. Empty in production: nothing is planted."
+  default     = ""
+}
+
 variable "ssh_private_key_file" {
   type        = string
   description = "Per-bake SSH key (its public half is in the NoCloud seed); made by clawbake bake."

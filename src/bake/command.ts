@@ -112,6 +112,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         tag: values.tag, projectRoot: io.cwd, runDir, cacheDir: cacheRoot(io.env),
         ...(values['rehearsal-avots'] ? { avotsMode: values['rehearsal-avots'] as 'tool' | 'text' } : {}),
         ...(io.env.AVOTS_API_KEY ? { avotsKey: io.env.AVOTS_API_KEY } : {}),
+        env: io.env,
         log: l => io.err(l + '\n'),
       })
       if (ownBase) Object.assign(packerVars, { ubuntu_image_url: rehearsal.packerVars.ubuntu_image_url, ubuntu_image_checksum: rehearsal.packerVars.ubuntu_image_checksum })

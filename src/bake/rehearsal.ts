@@ -21,6 +21,7 @@ import { startAvotsStandin, type AvotsMode, type AvotsStandin } from '../standin
 import { buildDebianBase } from '../vm/debian-base.ts'
 import { buildOpenclawImage } from '../rehearsal/openclaw-image.ts'
 import { pushImage, startRegistry, type Registry } from '../rehearsal/registry.ts'
+import { usageError } from '../errors.ts'
 
 /** The guest address qemu forwards to the rehearsal registry (ghcr.io as seen from the VM). */
 export const REHEARSAL_REGISTRY_ADDR = '10.0.2.100'
@@ -63,6 +64,8 @@ export async function startRehearsal(opts: {
   cacheDir: string
   avotsMode?: AvotsMode
   avotsKey?: string
+  /** the caller's environment: CLAWBAKE_REHEARSAL_MARKER names the planted marker (else one is made) */
+  env?: Record<string, string | undefined>
   log: (line: string) => void
 }): Promise<Rehearsal> {
   const timings: Rehearsal['timings'] = []
@@ -113,6 +116,8 @@ export async function startRehearsal(opts: {
     if (!tls.tls || !tls.caCertPem || !tls.caKeyPem) throw new Error('the rehearsal registry for ghcr.io started without TLS')
     const ca = tls.caCertPem
     const caKey = tls.caKeyPem
+    // planted before the scrub where a deleted secret can survive (packer/scripts/plant-markers.sh); the disk is searched for it
+    const marker = rehearsalMarker(opts.env ?? {})
     return {
       root,
       image: `${registries.plain.host}/openclaw/openclaw`,
@@ -130,9 +135,11 @@ export async function startRehearsal(opts: {
       env: {
         AVOTS_BASE_URL: avots.baseUrl.replace('127.0.0.1', QEMU_HOST_ADDR),
         AVOTS_API_KEY: avots.apiKey,
+        PKR_VAR_rehearsal_marker: marker,
       },
       secrets: [
         { name: 'the rehearsal CA private key', value: caKeyBody(caKey) },
+        { name: 'the planted marker (a deleted file, the journal, a container\'s log and layer)', value: marker },
       ],
       timings,
       async stop() {
@@ -149,4 +156,12 @@ export async function startRehearsal(opts: {
 export function caKeyBody(pem: string): string {
   const body = pem.split('\n').filter(l => l && !l.startsWith('-----'))
   return (body[0] ?? '').slice(0, 48)
+}
+
+/** The marker a rehearsal plants before the scrub: CLAWBAKE_REHEARSAL_MARKER (24-128 of [A-Za-z0-9._-]), else a new one. */
+export function rehearsalMarker(env: Record<string, string | undefined>): string {
+  const given = env.CLAWBAKE_REHEARSAL_MARKER
+  if (given === undefined || given === '') return `clawbake-planted-${randomBytes(18).toString('hex')}`
+  if (!/^[A-Za-z0-9._-]{24,128}$/.test(given)) throw usageError(`CLAWBAKE_REHEARSAL_MARKER must be 24-128 characters of A-Z a-z 0-9 . _ -, got ${given.length} character(s)`, 'rehearsal.marker')
+  return given
 }

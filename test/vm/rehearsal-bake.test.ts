@@ -43,6 +43,8 @@ async function sha256(file: string): Promise<string> {
 }
 
 const avotsKey = `sk-avots-vmtest-${randomBytes(18).toString('hex')}`
+// planted by the rehearsal before the scrub in a deleted file, the journal, a container's log and layer
+const marker = `clawbake-planted-vmtest-${randomBytes(16).toString('hex')}`
 const env = { AVOTS_API_KEY: avotsKey, GITHUB_API_URL: 'http://127.0.0.1:9' }
 type Gate = { id: string; ok: boolean; detail: string; ms: number }
 const secs = (ms: number) => `${Math.round(ms / 1000)} s`
@@ -50,7 +52,7 @@ const secs = (ms: number) => `${Math.round(ms / 1000)} s`
 // ---- the one full bake: every gate in the VM, the inspection, the boot test, publish
 const root = bakeTree(t)
 let t0 = Date.now()
-const bake = await clawbake(['bake', '--tag', TAG, '--rehearsal', '--released-at', RELEASED_AT, '--json'], { cwd: root, env: { ...env, CLAWBAKE_ROOT: root } })
+const bake = await clawbake(['bake', '--tag', TAG, '--rehearsal', '--released-at', RELEASED_AT, '--json'], { cwd: root, env: { ...env, CLAWBAKE_ROOT: root, CLAWBAKE_REHEARSAL_MARKER: marker } })
 const bakeMs = Date.now() - t0
 t.comment(`full bake of ${TAG}: exit ${bake.code} in ${secs(bakeMs)}`)
 const out = bake.code === 0 || bake.code === 1 ? bake.json() : null
@@ -148,15 +150,22 @@ t.test('the captured disk: no secret in its raw bytes, no build leftover', async
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const raw = join(dir, 'disk.raw')
   await runOk('qemu-img', ['convert', '-O', 'raw', imageFile, raw], { timeoutMs: 900_000 })
-  const r = searchFile(raw, [{ name: 'avots key', value: avotsKey }])
-  t.same(r.hits, [], `the avots key is nowhere in ${r.bytes} bytes`)
+  const r = searchFile(raw, [{ name: 'avots key', value: avotsKey }, { name: 'planted marker', value: marker }])
+  t.same(r.hits, [], `the avots key and the planted marker are nowhere in ${r.bytes} bytes`)
+  t.match(bake.stderr, /marker planted in a deleted file, the journal, a container's log and its writable layer/, 'the marker was planted before the scrub')
+  t.ok(inspectionChecked().some(c => /the planted marker/.test(c)), 'the bake\'s own inspection searched for it too')
   t.ok(r.bytes > 4 * 2 ** 30, 'the whole disk')
   const inspection = JSON.parse(readFileSync(join(out.runDir as string, 'inspection.json'), 'utf8'))
-  t.equal(inspection.ok, true)
+  t.equal(inspection.ok, true, inspection.findings.join('; '))
   t.same(inspection.findings, [])
   for (const p of ['/home/clawbake', '/etc/docker/certs.d/ghcr.io', '/srv/openclaw-sandbox', '/etc/ssh/ssh_host_ed25519_key', '/etc/machine-id', '/etc/hosts', '/etc/passwd']) t.ok(inspection.checked.includes(p), `checked ${p}`)
   t.notOk(bake.stderr.includes(avotsKey) || bake.stdout.includes(avotsKey), 'the key is in no output')
+  t.notOk(bake.stderr.includes(marker) || bake.stdout.includes(marker), 'nor the marker')
 })
+
+function inspectionChecked(): string[] {
+  return JSON.parse(readFileSync(join(out.runDir as string, 'inspection.json'), 'utf8')).checked as string[]
+}
 
 t.test('a first boot that cannot start the stack (no avots key) fails the boot test, with cloud-init\'s and the unit\'s account', async t => {
   t.ok(accelerator, 'the bake said which accelerator it used')
