@@ -5,8 +5,10 @@
 # through dnsmasq on the bridge address; everything else is refused, counted
 # and logged. The VM's own traffic (root, apt, Docker pulls, time sync) is
 # left alone. What listens on the bridge address (the sandbox sshd, the
-# resolver) answers only on the bridge and to the VM itself, not to a
-# neighbour that routes the compose network through the VM. The sandbox user
+# resolver) answers only on the bridge and to the VM itself, and nothing
+# forwarded into the bridge from another interface starts a connection to a
+# container (but what Docker's port mapping DNATs), so a neighbour that routes
+# the compose network through the VM reaches neither. The sandbox user
 # reaches no loopback port (it needs none: its sshd gets its connection from
 # the socket unit, its DNS is redirected to the resolver on the bridge
 # address). Two parts, both from the Debian base:
@@ -131,7 +133,7 @@ render_nft() {
   echo "table inet $table"
   echo "delete table inet $table"
   echo "table inet $table {"
-  echo "  counter refused_forward { comment \"from the $bridge bridge to elsewhere\" }"
+  echo "  counter refused_forward { comment \"from the $bridge bridge to elsewhere, or into it from elsewhere\" }"
   echo "  counter refused_input { comment \"to the VM itself from the $bridge bridge, or to the bridge address from elsewhere\" }"
   echo "  counter refused_sandbox { comment \"from the sandbox user\" }"
   for port in $ports; do
@@ -159,11 +161,16 @@ render_nft() {
     echo "    reject with icmpx admin-prohibited"
     echo "  }"
   done
+  # forward: out of the bridge only the allowlist; into it from another interface only replies and
+  # what Docker's port mapping DNATs, never a new connection of a neighbour that routes the compose
+  # network through the VM
   cat <<NFT
   chain forward {
     type filter hook forward priority filter - 10; policy accept;
-    iifname != "$bridge" accept
     ct state established,related accept
+    iifname != "$bridge" oifname "$bridge" ct status dnat accept
+    iifname != "$bridge" oifname "$bridge" goto refuse_forward
+    iifname != "$bridge" accept
     meta nfproto ipv6 goto refuse_forward
     jump allowed
     goto refuse_forward

@@ -11,10 +11,12 @@
 //             the VM) that routes 172.31.240.0/24 through the VM
 // In the VM: stand-ins for the sandbox sshd socket (172.31.240.1:2222), the
 // gateway's published port (127.0.0.1:18789) and some other loopback service
-// (127.0.0.1:<free port>).
+// (127.0.0.1:<free port>), and for a while a stand-in of Docker's port mapping
+// (table ip docker_stand_in: a DNAT from 10.203.2.1:28789 to the container).
 // Every case holds from the container and from the sandbox uid, the VM's own
 // (root) traffic is untouched, the neighbour reaches neither the sshd nor the
-// resolver on the bridge address, the resolver's addresses expire, and every
+// resolver on the bridge address nor a container (but through a port mapping's
+// DNAT), the resolver's addresses expire, and every
 // refusal case fails once a broken rule set is applied. Namespaces, /etc/netns/<ns>/ and every process started here
 // are removed on teardown; nothing listens outside these namespaces.
 import t from 'tap'
@@ -132,7 +134,7 @@ const OTHER_UID = 64124
     // the sandbox sshd's socket on the bridge address; another service on the VM's loopback
     const vmSide = await listen(ns.vm, ['vm-gateway,127.0.0.1,18789', 'sandbox-sshd,172.31.240.1,2222', 'vm-loopback,127.0.0.1,0'])
     const loopbackPort = Number(/^listening vm-loopback 127\.0\.0\.1 (\d+)$/m.exec(vmSide.output())![1])
-    await listen(ns.ct, ['ct-gateway,172.31.240.2,18789'])
+    const ctSide = await listen(ns.ct, ['ct-gateway,172.31.240.2,18789'])
     const upstream = start('ip', ['netns', 'exec', ns.out, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
       `--listen-address=${UPSTREAM}`, '--bind-interfaces', '--pid-file=', '--log-queries', '--log-facility=-', '--local-ttl=86400',
       `--address=/allowed.egress.test/${ALLOWED}`, '--address=/allowed.egress.test/fd03:1::10',
@@ -202,11 +204,14 @@ const OTHER_UID = 64124
     // from outside the bridge: a neighbour that routes the compose network through the VM
     const neighbour = async (): Promise<Record<string, boolean>> => {
       const before = connections('sandbox-sshd', ` from ${NEIGHBOUR}`, vmSide)
+      const beforeCt = connections('ct-gateway', ` from ${NEIGHBOUR}`, ctSide)
       return {
         'neighbour: the sandbox sshd (172.31.240.1:2222)': !(await curl(fromNb, 'http://172.31.240.1:2222/')).ok,
         'neighbour: a DNS answer from the resolver (172.31.240.1:53/udp)': !(await lookup(fromNb, '172.31.240.1', 'allowed.egress.test')).ok,
         'neighbour: the resolver over TCP (172.31.240.1:53/tcp)': !(await tcp(fromNb, '172.31.240.1', 53)).ok,
         'neighbour: the sshd stand-in recorded no connection from it': connections('sandbox-sshd', ` from ${NEIGHBOUR}`, vmSide) === before,
+        'neighbour: a TCP connect to the container (172.31.240.2:18789), forwarded into the bridge': !(await tcp(fromNb, '172.31.240.2', 18789)).ok,
+        'neighbour: the container\'s listener recorded no connection from it': connections('ct-gateway', ` from ${NEIGHBOUR}`, ctSide) === beforeCt,
       }
     }
 
@@ -228,8 +233,20 @@ const OTHER_UID = 64124
     t.ok((await tcp(fromCt, '172.31.240.1', 53)).ok, 'container: the resolver over TCP')
     t.equal((await curl(asRoot, 'http://172.31.240.1:2222/')).out, 'ok sandbox-sshd\n', 'the VM itself (over lo): the sandbox sshd on the bridge address')
     const refusedInput = await counter('refused_input')
+    const refusedForward = await counter('refused_forward')
     for (const [name, held] of Object.entries(await neighbour())) t.ok(held, name)
     t.ok(await counter('refused_input') > refusedInput, `refused_input counted the neighbour's packets (${refusedInput} -> ${await counter('refused_input')})`)
+    t.ok(await counter('refused_forward') > refusedForward, `refused_forward counted its connect into the bridge (${refusedForward} -> ${await counter('refused_forward')})`)
+    // what the container starts itself still works, replies included: its allowed egress, its resolver
+    t.equal((await curl(fromCt, 'http://allowed.egress.test:8080/')).out, 'ok allowed\n', 'container, after the neighbour was refused: the allowed host by name')
+    // what Docker's port mapping DNATs into the bridge passes (ct status dnat): a stand-in of Docker's
+    // nat rule, for a port published on the VM's address on the neighbour's link
+    await must(...inNs(ns.vm, 'nft', 'add table ip docker_stand_in; add chain ip docker_stand_in prerouting { type nat hook prerouting priority dstnat; }; add rule ip docker_stand_in prerouting iifname "veth-nb" tcp dport 28789 dnat to 172.31.240.2:18789'))
+    const mappedBefore = connections('ct-gateway', ` from ${NEIGHBOUR}`, ctSide)
+    t.equal((await curl(fromNb, 'http://10.203.2.1:28789/')).out, 'ok ct-gateway\n', 'neighbour: a port mapping\'s DNAT to the container passes (ct status dnat)')
+    t.equal(connections('ct-gateway', ` from ${NEIGHBOUR}`, ctSide), mappedBefore + 1, 'neighbour: the container\'s listener recorded the mapped connection')
+    t.notOk((await tcp(fromNb, '172.31.240.2', 18789)).ok, 'neighbour: with the mapping in place, the container\'s address itself stays refused')
+    await must(...inNs(ns.vm, 'nft', 'delete', 'table', 'ip', 'docker_stand_in'))
 
     // no loopback for the sandbox: its DNS still works through the dnat to the resolver (nothing listens on 127.0.0.53 here)
     t.equal((await curl(asOther, `http://127.0.0.1:${loopbackPort}/`)).out, 'ok vm-loopback\n', `uid ${OTHER_UID}: the loopback port the sandbox may not reach`)
