@@ -6,7 +6,11 @@
 // accelerator used.
 // Runs the real CLI in a temp copy of the tree and reads its progress lines
 // (each carries the bake's elapsed time). Prints figures; asserts nothing.
-// BENCH_BASE_COLD=0 skips the cold/warm base builds (about 3 minutes).
+// BENCH_TAG: the release (default 2026.7.35, the extended-stable release that
+// starts under TCG). BENCH_BASE_COLD=0 skips the cold/warm base builds (about
+// 3 minutes). BENCH_FROM=<stderr file> [BENCH_FROM_JSON=<stdout file>] reads
+// the lines of a bake that already ran instead of running one.
+import { readFileSync } from 'node:fs'
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -17,7 +21,10 @@ import { buildDebianBase, debianBasePaths } from '../src/vm/debian-base.ts'
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const s = (ms: number) => `${(ms / 1000).toFixed(1).padStart(7)} s`
 
-if (process.env.BENCH_BASE_COLD !== '0') {
+const TAG = process.env.BENCH_TAG ?? '2026.7.35'
+const FROM = process.env.BENCH_FROM
+
+if (process.env.BENCH_BASE_COLD !== '0' && !FROM) {
   const dir = mkdtempSync(join(tmpdir(), 'clawbake-bench-base-'))
   try {
     const cold = await buildDebianBase({ cacheDir: dir })
@@ -40,11 +47,14 @@ try {
   }
   const lines: { at: number; text: string }[] = []
   const t0 = Date.now()
-  const r = await run(process.execPath, [join(REPO, 'bin', 'clawbake.js'), 'bake', '--tag', '2026.9.6', '--rehearsal', '--json'], {
-    cwd: root,
-    env: { ...process.env, CLAWBAKE_ROOT: root },
-    onLine: (text, stream) => { if (stream === 'stderr') lines.push({ at: Date.now() - t0, text }) },
-  })
+  const r = FROM
+    ? { code: 'from a log', stdout: process.env.BENCH_FROM_JSON ? readFileSync(process.env.BENCH_FROM_JSON, 'utf8') : '{}' }
+    : await run(process.execPath, [join(REPO, 'bin', 'clawbake.js'), 'bake', '--tag', TAG, '--rehearsal', '--released-at', new Date().toISOString(), '--json'], {
+      cwd: root,
+      env: { ...process.env, CLAWBAKE_ROOT: root },
+      onLine: (text, stream) => { if (stream === 'stderr') lines.push({ at: Date.now() - t0, text }) },
+    })
+  if (FROM) for (const text of readFileSync(FROM, 'utf8').split('\n')) lines.push({ at: 0, text })
   const wall = Date.now() - t0
   const out = JSON.parse(r.stdout || '{}') as { ok?: boolean; stages?: { stage: string; ms: number; detail: string }[]; rehearsal?: { stages: { stage: string; ms: number }[] }; error?: { message: string } }
   const elapsed = (re: RegExp, from = 0): number | null => {
@@ -58,7 +68,7 @@ try {
     const y = elapsed(b)
     return x !== null && y !== null ? s(y - x) : '      -'
   }
-  console.log(`qemu rehearsal bake: exit ${r.code}, ${s(wall)} wall`)
+  console.log(`qemu rehearsal bake of ${TAG}: exit ${r.code}${FROM ? '' : `, ${s(wall)} wall`}`)
   const prepare = out.stages?.find(x => x.stage === 'prepare')
   console.log(`  accelerator      ${/accelerator (\w+ \([^)]*\))/.exec(prepare?.detail ?? '')?.[1] ?? 'unknown'}`)
   for (const st of out.rehearsal?.stages ?? []) console.log(`  rehearsal ${st.stage.padEnd(6)} ${s(st.ms)}`)
@@ -75,13 +85,17 @@ try {
   }
   console.log(`  scrub            ${span(/scripts\/scrub\.sh/, /Gracefully halting virtual machine/)}`)
   console.log(`  capture+compress ${span(/Gracefully halting virtual machine/, /Build 'qemu\.ubuntu' finished/)} (shutdown, fstrim, qcow2 compression)`)
+  for (const l of lines) {
+    const z = /inspect +free space zeroed: (.*)/.exec(l.text)
+    if (z) console.log(`  free space zeroed: ${z[1]}`)
+  }
   // the boot test: the captured image booted as a client's VM (twice: two clients)
   for (const l of lines) {
-    const b = /boot-test \| boot (\d): SSH as \S+ after ([\d.]+) s/.exec(l.text)
+    const b = /boot-test +\| boot (\d): SSH as \S+ after ([\d.]+) s/.exec(l.text)
     if (b) console.log(`  boot test, boot ${b[1]}: boot to SSH ${Number(b[2]).toFixed(1).padStart(7)} s`)
-    const g = /boot-test \| boot (\d): gateway ready ([\d.]+) s after SSH/.exec(l.text)
+    const g = /boot-test +\| boot (\d): gateway ready ([\d.]+) s after SSH/.exec(l.text)
     if (g) console.log(`  boot test, boot ${g[1]}: gateway ready ${Number(g[2]).toFixed(1).padStart(7)} s after SSH`)
-    const m = /boot-test \| (ok  |FAIL) (\S+) \(([\d.]+) s\)/.exec(l.text)
+    const m = /boot-test +\| (ok  |FAIL) (\S+) \(([\d.]+) s\)/.exec(l.text)
     if (m) console.log(`    ${m[2]!.padEnd(18)} ${(Number(m[3])).toFixed(1).padStart(7)} s${m[1] === 'FAIL' ? ' FAILED' : ''}`)
   }
   if (!out.ok) console.log(`  failed: ${out.error?.message?.slice(0, 400)}`)
