@@ -3,9 +3,23 @@
 // accelerator actually runs a guest on this machine (a boot, not a look at
 // /dev/kvm), and the qemu arguments and timeouts that follow from it.
 import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
 import { hashFile } from '../file-hash.ts'
-import { acceleratorArgs, chooseAccelerator, timeoutScale } from '../vm/accelerator.ts'
+import { leaseStartDeadline } from '../openclaw/lease.ts'
+import { ensureOpenclaw } from '../openclaw/runtime.ts'
+import { acceleratorArgs, chooseAccelerator, chooseClock, timeoutScale, type ClockChoice } from '../vm/accelerator.ts'
+
+/**
+ * The guest clock for a bake or boot test of `tag` on this accelerator: under TCG it reads the release's
+ * own files (the `openclaw@<tag>` package from npm, cached) for a fixed start-up deadline.
+ */
+export async function clockFor(accel: Accelerator, tag: string, env: Record<string, string | undefined>): Promise<ClockChoice> {
+  if (accel === 'kvm') return chooseClock('kvm', env, null)
+  const rt = await ensureOpenclaw(tag, env)
+  const d = await leaseStartDeadline(join(rt.dir, 'node_modules', 'openclaw'))
+  return chooseClock(accel, env, d ? { what: `OpenClaw ${tag} has a fixed ${d.ms / 1000} s state-lease start (LEASE_HEARTBEAT_START_TIMEOUT_MS in ${d.file})` } : null)
+}
 
 export type Accelerator = 'kvm' | 'tcg'
 
@@ -47,10 +61,10 @@ export interface QemuSettings {
   vars: Record<string, unknown>
 }
 
-export function qemuSettings(accel: Accelerator, opts: { serialLog: string; guestfwd: { addr: string; port: number; hostPort: number }[] }): QemuSettings {
+export function qemuSettings(accel: Accelerator, opts: { serialLog: string; guestfwd: { addr: string; port: number; hostPort: number }[]; clock?: ClockChoice }): QemuSettings {
   const scale = timeoutScale(accel)
   const pairs: string[][] = []
-  const a = acceleratorArgs(accel)
+  const a = acceleratorArgs(accel, process.env, opts.clock?.clock ?? 'real')
   for (let i = 0; i < a.length; i += 2) pairs.push([a[i] as string, a[i + 1] as string])
   // the SSH forward on 127.0.0.1 only (Packer's own binds every interface); `id=user.0` is the one Packer's -device names
   const fwd = opts.guestfwd.map(g => `,guestfwd=tcp:${g.addr}:${g.port}-cmd:socat STDIO TCP4:127.0.0.1:${g.hostPort}`).join('')
@@ -64,7 +78,8 @@ export function qemuSettings(accel: Accelerator, opts: { serialLog: string; gues
     vars: {
       accelerator: accel,
       qemuargs: pairs,
-      ssh_timeout: accel === 'tcg' ? '30m' : '10m',
+      // Packer waits in host time: under the instruction clock the guest needs `ratio` times the wall time
+      ssh_timeout: accel === 'tcg' ? `${Math.ceil(30 * (opts.clock?.ratio ?? 1))}m` : '10m',
       gate_time_scale: cliScale,
       gate_ready_ms: accel === 'tcg' ? 900_000 : 240_000,
       gate_turn_ms: accel === 'tcg' ? 600_000 : 150_000,

@@ -32,7 +32,7 @@ import { startAvotsProxy, type AvotsProxy } from '../gates/avots-proxy.ts'
 import { startTelegramStandin, type TelegramStandin } from '../standins/telegram.ts'
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
-import type { Accelerator } from '../vm/accelerator.ts'
+import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
 import { bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
@@ -71,6 +71,8 @@ export interface BootTestOptions {
   root: string
   dir: string
   accelerator: Accelerator
+  /** the guest clock (TCG); default real time */
+  clock?: ClockChoice
   /** where the recording avots proxy forwards (the real avots, or the avots stand-in), as this machine reaches it */
   avotsUpstream: string
   avotsApiKey: string
@@ -123,7 +125,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
   const dir = join(opts.dir, `boot-${n}`)
   const t0 = performance.now()
   const vm = await bootClientVm({
-    image: opts.image, dir, accelerator: opts.accelerator, userData, instanceId, hostname: `client-${n}`,
+    image: opts.image, dir, accelerator: opts.accelerator, clock: opts.clock?.clock ?? 'real', userData, instanceId, hostname: `client-${n}`,
     sshPublicKey: key.publicKey, guestfwd: [{ addr: FORBIDDEN_ADDR, port: 80, hostPort: forbidden.port }],
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
@@ -147,7 +149,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
       }
     }
     if (Date.now() > until) {
-      throw new ClawbakeError(`SSH did not answer within ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s as ${users.join(' or ')}; serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: opts.image, rule: 'boot-test.ssh-timeout' }, 1)
+      throw new ClawbakeError(`SSH did not answer within ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s as ${users.join(' or ')} (${clockSaid(opts)}); serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: opts.image, rule: 'boot-test.ssh-timeout' }, 1)
     }
     await sleep(3000)
   }
@@ -212,7 +214,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     log(`boot ${n}: waiting for the gateway to answer and poll the Bot API (up to ${Math.round(readyMs / 1000)} s)`)
     const ready = await waitReady(oc.host, oc.gateway, tg, readyMs).then(() => null, async (e: Error) => `${e.message}; ${await oc.gateway.evidence?.().catch(x => `no evidence: ${(x as Error).message}`)}`)
     timings.push({ stage: `boot ${n}: gateway ready`, ms: msSince(b.t0) })
-    if (ready) return { ok: false as const, why: `gateway not ready: ${ready}`, b, tg, proxy, oc }
+    if (ready) return { ok: false as const, why: `gateway not ready (${clockSaid(opts)}): ${ready}`, b, tg, proxy, oc }
     log(`boot ${n}: gateway ready ${((msSince(b.t0) - b.sshMs) / 1000).toFixed(1)} s after SSH`)
     return { ok: true as const, b, tg, proxy, oc }
   }
@@ -293,11 +295,23 @@ async function fingerprintsOf(knownHosts: string, dir: string): Promise<string[]
   return r.stdout.trim().split('\n').map(l => l.split(/\s+/)[1] ?? '').filter(Boolean)
 }
 
-/** Timeouts for a boot test under this accelerator (TCG: an emulated CPU, many times slower). */
-export function bootTimeouts(accel: Accelerator): { timeouts: NonNullable<BootTestOptions['timeouts']>; timeScale: number } {
+/**
+ * Timeouts for a boot test under this accelerator (TCG: an emulated CPU, many times slower), in host time:
+ * under the instruction clock each is multiplied by its measured wall-time ratio.
+ */
+export function bootTimeouts(accel: Accelerator, clock?: ClockChoice): { timeouts: NonNullable<BootTestOptions['timeouts']>; timeScale: number } {
+  const r = accel === 'tcg' ? (clock?.ratio ?? 1) : 1
+  const x = (ms: number) => Math.round(ms * r)
   return accel === 'tcg'
-    ? { timeouts: { sshMs: 900_000, cloudInitMs: 1_200_000, readyMs: 900_000, turnMs: 600_000 }, timeScale: 4 }
+    ? { timeouts: { sshMs: x(900_000), cloudInitMs: x(1_200_000), readyMs: x(900_000), turnMs: x(600_000) }, timeScale: 4 * r }
     : { timeouts: { sshMs: 300_000, cloudInitMs: 600_000, readyMs: 240_000, turnMs: 150_000 }, timeScale: 1 }
+}
+
+/** Which clock and host-time ratio the waits used, for a failure's words. */
+function clockSaid(opts: Pick<BootTestOptions, 'accelerator' | 'clock'>): string {
+  if (opts.accelerator !== 'tcg') return `${opts.accelerator}, the host's clock`
+  const c = opts.clock ?? { clock: 'real', ratio: 1 }
+  return `tcg, ${c.clock === 'instructions' ? 'the instruction clock' : 'real-time clock'}, host-side waits x${c.ratio}`
 }
 
 /** The one-line verdict of a failed boot test: the checks that failed, first words of each. */

@@ -15,8 +15,8 @@ import { hashFile } from '../file-hash.ts'
 import { emitJson } from '../io.ts'
 import { projectPaths } from '../paths.ts'
 import { maskerFromEnv } from '../bake/mask.ts'
-import { probeAccelerator } from '../bake/qemu.ts'
-import { assertStartsUnderTcg } from '../bake/stages/prepare.ts'
+import { clockFor, probeAccelerator } from '../bake/qemu.ts'
+import { chooseClock } from '../vm/accelerator.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../gates/suite.ts'
 import type { CatalogEntry } from '../publish/catalog.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from './boot-test.ts'
@@ -95,12 +95,13 @@ export const command: Command = {
     const abort = stopOnSignals(io, sig => `clawbake boot-test: ${sig}: stopping the VM`)
     try {
       const accel = await probeAccelerator(undefined, io.env)
-      if (accel.accelerator === 'tcg' && version) await assertStartsUnderTcg(version, io.env)
-      const { timeouts, timeScale } = bootTimeouts(accel.accelerator)
+      // the guest clock: the release's own files say whether it has a fixed start-up deadline (an image in no catalog: CLAWBAKE_TCG_CLOCK, else real time)
+      const clock = version ? await clockFor(accel.accelerator, version, io.env) : chooseClock(accel.accelerator, io.env, null)
+      const { timeouts, timeScale } = bootTimeouts(accel.accelerator, clock)
       const dir = join(projectPaths(root).state, 'boot-test', `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`)
-      io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})\n`)
+      io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})${accel.accelerator === 'tcg' ? `, clock ${clock.clock} (${clock.why})` : ''}\n`)
       const report = await runBootTest({
-        image, pinnedRef, openclawVersion: version, root, dir, accelerator: accel.accelerator, avotsUpstream, avotsApiKey,
+        image, pinnedRef, openclawVersion: version, root, dir, accelerator: accel.accelerator, clock, avotsUpstream, avotsApiKey,
         buildIdentity, secondBoot: !values.once, timeouts, timeScale, masker, signal: abort.signal,
         log: line => io.err(masker.mask(`boot-test: ${line}`) + '\n'),
       })

@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
 import { freeLoopbackPort } from '../loopback.ts'
 import { runOk, startDaemon, tail, type Daemon } from '../proc/run.ts'
-import { acceleratorArgs, type Accelerator } from '../vm/accelerator.ts'
+import { acceleratorArgs, type Accelerator, type TcgClock } from '../vm/accelerator.ts'
 
 /** qemu user networking: this machine's loopback as a guest sees it. */
 export const QEMU_HOST_ADDR = '10.0.2.2'
@@ -21,6 +21,8 @@ export interface ClientVmSpec {
   /** where the overlay, the seed and the serial log go (kept for inspection) */
   dir: string
   accelerator: Accelerator
+  /** TCG's guest clock (default real time) */
+  clock?: TcgClock
   userData: string
   instanceId: string
   hostname: string
@@ -78,7 +80,7 @@ export async function bootClientVm(spec: ClientVmSpec): Promise<ClientVm> {
   rmSync(serialLog, { force: true })
   const fwd = (spec.guestfwd ?? []).map(g => `,guestfwd=tcp:${g.addr}:${g.port}-cmd:socat STDIO TCP4:127.0.0.1:${g.hostPort}`).join('')
   const qemu = startDaemon('qemu-system-x86_64', [
-    ...acceleratorArgs(spec.accelerator), '-smp', String(spec.cpus ?? 2), '-m', String(spec.memoryMiB ?? 4096),
+    ...acceleratorArgs(spec.accelerator, process.env, spec.clock ?? 'real'), '-smp', String(spec.cpus ?? 2), '-m', String(spec.memoryMiB ?? 4096),
     '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-vga', 'none',
     '-serial', `file:${serialLog}`,
     '-drive', `file=${overlay},if=virtio,format=qcow2,discard=unmap`,

@@ -47,10 +47,3 @@ export async function leaseStartDeadline(packageDir: string): Promise<LeaseStart
   return Number.isFinite(ms) && ms > 0 ? { ms, file: relative(packageDir, file) } : null
 }
 
-/** Why a release cannot be baked under TCG with real-time clocks (exit 2 before the long stages), or null. */
-export function tcgLeaseRefusal(tag: string, deadline: LeaseStartDeadline | null): string | null {
-  if (!deadline) return null
-  return `OpenClaw ${tag} gives its state-lease heartbeat worker a fixed ${deadline.ms / 1000} s to start (LEASE_HEARTBEAT_START_TIMEOUT_MS in ${deadline.file}); ` +
-    'under TCG (software emulation, no usable KVM) that worker alone took 5-9 s to load on a 2-core machine, so its gateway, doctor and security audit lose their lease and the bake would fail after about 20 minutes. ' +
-    'Bake it on a host with KVM, or rehearse an extended-stable release without that deadline (for example 2026.7.35)'
-}

@@ -8,7 +8,7 @@
 // qemu then exited by itself (-no-reboot, panic=-1). Anything else is TCG,
 // with the reason.
 import { constants, accessSync, existsSync } from 'node:fs'
-import { envError } from '../errors.ts'
+import { envError, usageError } from '../errors.ts'
 import { run, tail } from '../proc/run.ts'
 
 export type Accelerator = 'kvm' | 'tcg'
@@ -38,10 +38,70 @@ export interface ChooseAcceleratorOptions {
  * CLAWBAKE_QEMU_CPU names another model (every vector extension the model
  * advertises, glibc and V8 use, and TCG emulates them in software).
  */
-export function acceleratorArgs(a: Accelerator, env: Record<string, string | undefined> = process.env): string[] {
+export function acceleratorArgs(a: Accelerator, env: Record<string, string | undefined> = process.env, clock: TcgClock = 'real'): string[] {
   if (a === 'kvm') return ['-accel', 'kvm', '-cpu', 'host']
   const cpu = env.CLAWBAKE_QEMU_CPU?.trim()
-  return ['-accel', 'tcg,thread=multi', '-cpu', cpu && /^[A-Za-z0-9_.,+=-]+$/.test(cpu) ? cpu : 'max']
+  const model = cpu && /^[A-Za-z0-9_.,+=-]+$/.test(cpu) ? cpu : 'max'
+  // the instruction clock needs single-threaded TCG: both vCPUs share one host thread
+  if (clock === 'instructions') return ['-accel', 'tcg,thread=single', '-icount', `shift=${ICOUNT_SHIFT},sleep=on`, '-cpu', model]
+  return ['-accel', 'tcg,thread=multi', '-cpu', model]
+}
+
+/**
+ * The guest's clocks under TCG. `real`: they follow the host's (a deadline
+ * inside the guest is a fixed amount of host time, however slowly the
+ * emulated CPU gets through the work). `instructions`: `-icount
+ * shift=0,sleep=on`, one nanosecond of guest time per instruction executed
+ * and real time while the guest idles, so a deadline inside the guest is a
+ * fixed amount of work that no host load can make it miss. shift=0 is the
+ * finest step (2^0 ns an instruction): a modern CPU retires about one
+ * instruction a nanosecond, so guest time then runs close to what the
+ * program would see on real hardware; a larger shift would make every
+ * instruction look 2, 4, ... ns long, and the guest slower than real.
+ */
+export type TcgClock = 'real' | 'instructions'
+export const TCG_CLOCKS: readonly TcgClock[] = ['real', 'instructions']
+export const ICOUNT_SHIFT = 0
+
+/**
+ * Wall time under the instruction clock against real-time TCG, measured on a
+ * 2-core machine of this project's kind: the same Debian 13 boot and OpenClaw
+ * runs took 152 s against 91 s (1.67). Timeouts on the host that wait on such
+ * a guest are multiplied by this.
+ */
+export const INSTRUCTION_CLOCK_WALL_RATIO = 1.7
+
+export interface ClockChoice {
+  clock: TcgClock
+  why: string
+  /** multiply host-side waits on the guest by this */
+  ratio: number
+}
+
+/** CLAWBAKE_TCG_CLOCK, checked: real, instructions, or unset. */
+export function tcgClockFromEnv(env: Record<string, string | undefined>): TcgClock | null {
+  const v = env.CLAWBAKE_TCG_CLOCK
+  if (v === undefined || v === '') return null
+  if (!(TCG_CLOCKS as readonly string[]).includes(v)) throw usageError(`CLAWBAKE_TCG_CLOCK must be one of ${TCG_CLOCKS.join(', ')}, got ${JSON.stringify(v)}`, 'env.tcg-clock')
+  return v as TcgClock
+}
+
+/**
+ * The guest clock for this accelerator: under TCG the instruction clock when
+ * the release has a fixed start-up deadline that a real-time guest misses
+ * (`deadline`, read from the release's own files), real time otherwise;
+ * CLAWBAKE_TCG_CLOCK forces one. KVM is never slowed.
+ */
+export function chooseClock(accel: Accelerator, env: Record<string, string | undefined>, deadline: { what: string } | null): ClockChoice {
+  const forced = tcgClockFromEnv(env)
+  if (accel === 'kvm') {
+    if (forced === 'instructions') throw usageError('CLAWBAKE_TCG_CLOCK=instructions is refused under KVM: the instruction clock needs single-threaded software emulation and would only slow a real accelerator', 'env.tcg-clock')
+    return { clock: 'real', why: 'kvm: the host\'s clock', ratio: 1 }
+  }
+  const ratio = (c: TcgClock) => (c === 'instructions' ? INSTRUCTION_CLOCK_WALL_RATIO : 1)
+  if (forced) return { clock: forced, why: `CLAWBAKE_TCG_CLOCK=${forced}`, ratio: ratio(forced) }
+  if (deadline) return { clock: 'instructions', why: `${deadline.what}, which a real-time TCG guest misses`, ratio: INSTRUCTION_CLOCK_WALL_RATIO }
+  return { clock: 'real', why: 'no fixed start-up deadline in this release', ratio: 1 }
 }
 
 /** How much longer anything in the guest takes than with KVM: multiply guest timeouts by this. */

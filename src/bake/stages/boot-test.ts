@@ -40,10 +40,10 @@ export const bootTest = stage('boot-test', async (ctx, { 'run-dir': run, gates, 
   // a rehearsal of some gates never publishes: nothing to boot-test
   if (req.builder !== 'qemu' || !prepare.accelerator || !req.bootTest || req.onlyGates?.length) return skipped<BootTested | null>(null)
   const buildVm = readBuildIdentity(run.dir)
-  const { timeouts, timeScale } = bootTimeouts(prepare.accelerator)
+  const { timeouts, timeScale } = bootTimeouts(prepare.accelerator, prepare.clock ?? undefined)
   const report = await runBootTest({
     image: join(ctx.root, gates.artifact.id), pinnedRef: pinnedRef(ctx.tag, resolve.digest), openclawVersion: ctx.tag, root: ctx.root,
-    dir: join(run.dir, 'boot-test'), accelerator: prepare.accelerator,
+    dir: join(run.dir, 'boot-test'), accelerator: prepare.accelerator, ...(prepare.clock ? { clock: prepare.clock } : {}),
     avotsUpstream: (req.bootTestAvotsUrl ?? io.env.AVOTS_BASE_URL ?? DEFAULT_AVOTS_BASE_URL).replace(/\/+$/, ''),
     avotsApiKey: io.env.AVOTS_API_KEY ?? '', buildIdentity: buildVm, timeouts, timeScale, masker: ctx.masker,
     log: line => ctx.progress('boot-test', `| ${line}`), ...(req.signal ? { signal: req.signal } : {}),
