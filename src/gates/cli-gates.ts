@@ -3,6 +3,8 @@
 // (exit codes alone lie: `security audit` exits 0 with critical findings).
 import type { OpenclawHost, CliRun } from './host.ts'
 import { fail, pass, type Verdict } from './gate.ts'
+// bundled into the CLI and the VM's gate bundle alike: the build VM has no checkout
+import acceptedDoctorWarnings from '../../packer/doctor-accepted.json' with { type: 'json' }
 
 /** The model the shipped config must make the default (avots provider key + model id). */
 export const EXPECTED_MODEL = 'avots/anthropic/claude-opus-4.8'
@@ -77,17 +79,119 @@ export function configValid(host: OpenclawHost, unexpanded: string[] = []): Prom
   })
 }
 
-export function doctor(host: OpenclawHost): Promise<Verdict> {
-  return cliGate(host, ['doctor', '--lint', '--json'], run => {
-    const doc = jsonOf(run)
-    // exit 0 = no findings, 1 = findings at/above --severity-min, 2 = the lint itself failed
-    if (!doc || !Array.isArray(doc.findings) || run.code === 2) return fail(`openclaw doctor --lint: exit ${run.code}, no JSON report: ${tail(run)}`)
-    const errors = doc.findings.filter((f: any) => f.severity === 'error' || f.severity === 'critical')
-    const warnings = doc.findings.filter((f: any) => f.severity === 'warning' || f.severity === 'warn')
-    const list = (fs: any[]) => fs.map(f => `${f.checkId}${f.path ? ` (${f.path})` : ''}`).join(', ')
-    if (errors.length) return fail(`openclaw doctor --lint: ${errors.length} error finding(s): ${errors.map((f: any) => `${f.checkId}: ${f.message}`).join('; ')}`)
-    return pass(`openclaw doctor --lint: ${doc.checksRun ?? '?'} checks, 0 errors, ${warnings.length} warning(s)${warnings.length ? `: ${list(warnings)}` : ''}`)
+/** The one reviewed list of doctor security warnings the shipped config keeps on purpose. */
+export const DOCTOR_ACCEPTED_FILE = 'packer/doctor-accepted.json'
+
+/** One entry of packer/doctor-accepted.json. */
+export interface AcceptedDoctorWarning {
+  checkId: string
+  /** the warning's `requirement` (2026.9.x reports one): must agree when both have it */
+  requirement?: string
+  /** a regular expression for the warning's message */
+  match: string
+  /** regular expressions for the lines that belong to it: 2026.7.x prints each as a warning of its own right after it, 2026.9.x as lines of its fixHint */
+  detailLines?: string[]
+  reason: string
+}
+
+export interface DoctorFinding {
+  checkId: string
+  severity: string
+  message: string
+  path?: string
+  requirement?: string
+  fixHint?: string
+}
+
+export interface DoctorClassification {
+  errors: DoctorFinding[]
+  /** security warnings on the accepted list, each with the entry that accepts it */
+  accepted: { finding: DoctorFinding; entry: AcceptedDoctorWarning }[]
+  /** security warnings nobody reviewed: the gate fails on these */
+  unlisted: DoctorFinding[]
+  /** every other warning (listed in the detail, not gated) */
+  other: DoctorFinding[]
+}
+
+/** A doctor check about security (core/doctor/security today): its warnings must be fixed or accepted. */
+export const isSecurityCheck = (checkId: string): boolean => /security/i.test(checkId)
+
+/** Parse and check the accepted list (a broken entry is an error, never "accept everything"). */
+export function acceptedDoctorList(doc: unknown = acceptedDoctorWarnings): AcceptedDoctorWarning[] {
+  const list = (doc as { accepted?: unknown })?.accepted
+  if (!Array.isArray(list)) throw new Error(`${DOCTOR_ACCEPTED_FILE}: no "accepted" list`)
+  return list.map((e: any, i: number) => {
+    const where = `${DOCTOR_ACCEPTED_FILE}: accepted[${i}]`
+    for (const k of ['checkId', 'match', 'reason'] as const) {
+      if (typeof e?.[k] !== 'string' || !e[k].trim()) throw new Error(`${where}: ${k} must be a non-empty string`)
+    }
+    if (e.requirement !== undefined && typeof e.requirement !== 'string') throw new Error(`${where}: requirement must be a string`)
+    if (e.detailLines !== undefined && !(Array.isArray(e.detailLines) && e.detailLines.every((l: unknown) => typeof l === 'string' && l))) throw new Error(`${where}: detailLines must be a list of regular expressions`)
+    for (const re of [e.match, ...(e.detailLines ?? [])]) {
+      if (!re.startsWith('^') || !re.endsWith('$')) throw new Error(`${where}: ${JSON.stringify(re)} must be anchored (^...$): a partial match accepts more than was reviewed`)
+      new RegExp(re) // throws on a malformed expression
+    }
+    return e as AcceptedDoctorWarning
   })
+}
+
+const severityOf = (f: DoctorFinding) => String(f.severity ?? '').toLowerCase()
+
+/**
+ * Sort `doctor --lint` findings: errors; security warnings accepted by an
+ * entry (its message, requirement and every detail line match); security
+ * warnings nobody listed; the other warnings. In 2026.7.x a warning's
+ * detail lines arrive as warnings of their own right after it: such a line
+ * is accepted only as a detail line of the entry that accepted the warning
+ * just before it.
+ */
+export function classifyDoctorFindings(findings: DoctorFinding[], accepted: AcceptedDoctorWarning[]): DoctorClassification {
+  const out: DoctorClassification = { errors: [], accepted: [], unlisted: [], other: [] }
+  const test = (re: string, text: string) => new RegExp(re).test(text)
+  let previous: AcceptedDoctorWarning | undefined
+  for (const f of findings) {
+    const severity = severityOf(f)
+    if (severity === 'error' || severity === 'critical') { out.errors.push(f); previous = undefined; continue }
+    if (!isSecurityCheck(String(f.checkId))) { out.other.push(f); previous = undefined; continue }
+    const message = String(f.message ?? '')
+    const hintLines = typeof f.fixHint === 'string' ? f.fixHint.split('\n').map(l => l.trim()).filter(Boolean) : []
+    const entry = accepted.find(e => e.checkId === f.checkId
+      && test(e.match, message)
+      && (e.requirement === undefined || f.requirement === undefined || e.requirement === f.requirement)
+      && hintLines.every(l => (e.detailLines ?? []).some(re => test(re, l))))
+    if (entry) { out.accepted.push({ finding: f, entry }); previous = entry; continue }
+    if (previous && previous.checkId === f.checkId && f.requirement === undefined && !hintLines.length && (previous.detailLines ?? []).some(re => test(re, message))) {
+      out.accepted.push({ finding: f, entry: previous })
+      continue
+    }
+    out.unlisted.push(f)
+    previous = undefined
+  }
+  return out
+}
+
+const shown = (f: DoctorFinding) => `${f.checkId}${f.requirement ? ` [${f.requirement}]` : ''}: ${String(f.message ?? '').trim()}`
+
+/** The doctor gate's verdict on one `doctor --lint --json` run. */
+export function doctorVerdict(run: CliRun, accepted: AcceptedDoctorWarning[] = acceptedDoctorList()): Verdict {
+  const doc = jsonOf(run)
+  // exit 0 = no findings, 1 = findings at/above --severity-min, 2 = the lint itself failed
+  if (!doc || !Array.isArray(doc.findings) || run.code === 2) return fail(`openclaw doctor --lint: exit ${run.code}, no JSON report: ${tail(run)}`)
+  const c = classifyDoctorFindings(doc.findings, accepted)
+  const warnings = c.accepted.length + c.unlisted.length + c.other.length
+  const head = `openclaw doctor --lint: ${doc.checksRun ?? '?'} checks, ${c.errors.length} error(s), ${warnings} warning(s)`
+  const parts = [
+    c.errors.length ? `errors: ${c.errors.map(shown).join('; ')}` : '',
+    c.unlisted.length ? `security warning(s) not in ${DOCTOR_ACCEPTED_FILE}: ${c.unlisted.map(shown).join('; ')}` : '',
+    c.accepted.length ? `accepted (${DOCTOR_ACCEPTED_FILE}): ${c.accepted.map(a => shown(a.finding)).join('; ')}` : '',
+    c.other.length ? `other: ${c.other.map(shown).join('; ')}` : '',
+  ].filter(Boolean)
+  const detail = `${head}${parts.length ? ` | ${parts.join(' | ')}` : ''}`
+  return c.errors.length || c.unlisted.length ? fail(detail) : pass(detail)
+}
+
+export function doctor(host: OpenclawHost): Promise<Verdict> {
+  return cliGate(host, ['doctor', '--lint', '--json'], run => doctorVerdict(run))
 }
 
 export function securityAudit(host: OpenclawHost): Promise<Verdict> {

@@ -15,6 +15,8 @@ import { clientEnvEgressFindings, clientEnvOf } from '../provision/egress.ts'
 import { uniqueFindings, type Finding, type CheckReport } from './finding.ts'
 import { policyFindings, OPENCLAW_POLICY, COMPOSE_POLICY } from './schema-rules.ts'
 import { endpoints, envDeclared, modelAllowlist, ownerBinding } from './config-rules.ts'
+import { controlUiOrigins, dangerousFlagFindings } from './dangerous.ts'
+import { skillAllowlist } from './skills.ts'
 import { dotenvKeys, dummyValue, jsonEnvRefs, resolveEnvRefs } from './env-refs.ts'
 import { structuredSecrets, textSecrets } from './secrets.ts'
 import { pinAgreement } from './pin-agreement.ts'
@@ -121,6 +123,10 @@ export async function checkArtifacts(opts: CheckOptions): Promise<CheckReport> {
     findings.push(...modelAllowlist(config, show(configFile)))
     findings.push(...ownerBinding(config, show(configFile)))
     findings.push(...endpoints(config, show(configFile)))
+    findings.push(...controlUiOrigins(config, show(configFile)))
+    findings.push(...skillAllowlist(config, show(configFile)))
+    // dangerously* anywhere and the audit's flags; the pinned schema's own marks are added below (repeats dropped)
+    findings.push(...dangerousFlagFindings(config, show(configFile)))
     findings.push(...structuredSecrets(config, show(configFile)))
   }
   if (compose !== undefined && composeText !== undefined) {
@@ -147,8 +153,11 @@ export async function checkArtifacts(opts: CheckOptions): Promise<CheckReport> {
     const runtime = await ensureOpenclaw(lock.tag, opts.env)
     const vars = new Set([...declared, ...jsonEnvRefs(config)])
     external.push((async () => {
-      const { validate } = await upstreamValidator(runtime.version, opts.env, runtime)
-      return upstreamSchemaFindings(validate, resolveEnvRefs(config, dummyValue), show(configFile), runtime.version)
+      const { validate, dangerous } = await upstreamValidator(runtime.version, opts.env, runtime)
+      return [
+        ...dangerousFlagFindings(config, show(configFile), dangerous, runtime.version),
+        ...upstreamSchemaFindings(validate, resolveEnvRefs(config, dummyValue), show(configFile), runtime.version),
+      ]
     })())
     external.push(configValidateFindings({ configText, file: show(configFile), vars, runtime }))
   }

@@ -2,7 +2,9 @@
 //  - openclaw.upstream-schema: `openclaw config schema` of that version
 //    (draft-07, ~2.5 MB). Compiled once with ajv into standalone validation
 //    code, cached on disk per version (CLAWBAKE_CACHE or ~/.cache/clawbake/
-//    upstream-schema/<version>/), loaded in-process afterwards.
+//    upstream-schema/<version>/), loaded in-process afterwards. The flags
+//    that schema marks as dangerous (src/policy/dangerous.ts) are cached
+//    beside it, in dangerous-flags.json.
 //  - openclaw.config-validate: the real `openclaw config validate --json`
 //    with a temp HOME holding the file and a .env of dummy values.
 import { createHash } from 'node:crypto'
@@ -13,12 +15,13 @@ import { join } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import standaloneModule from 'ajv/dist/standalone/index.js'
-import { envError } from '../errors.ts'
+import { ClawbakeError, envError } from '../errors.ts'
 import { ensureOpenclaw, type OpenclawRuntime } from '../openclaw/runtime.ts'
 import type { Finding } from './finding.ts'
 import { dummyValue } from './env-refs.ts'
 import { writeFileAtomic, writeJsonAtomic } from '../atomic.ts'
 import { run, tail } from '../proc/run.ts'
+import { dangerousFlagsOf, type DangerousFlag } from './dangerous.ts'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 const standaloneCode = ((standaloneModule as unknown as { default?: unknown }).default ?? standaloneModule) as (ajv: Ajv, v: unknown) => string
@@ -57,7 +60,13 @@ function repairUpstreamSchema(schema: unknown): unknown {
   return schema
 }
 
-const loaded = new Map<string, UpstreamValidator>()
+/** What `clawbake check` takes from one version's schema: the compiled validator and the flags it marks dangerous. */
+export interface UpstreamSchema {
+  validate: UpstreamValidator
+  dangerous: DangerousFlag[]
+}
+
+const loaded = new Map<string, UpstreamSchema>()
 
 function loadStandalone(code: string): UpstreamValidator {
   const mod: { exports: Record<string, unknown> } = { exports: {} }
@@ -68,35 +77,75 @@ function loadStandalone(code: string): UpstreamValidator {
   return v
 }
 
-/** The compiled upstream-schema validator for `version`, from memory, the disk cache, or freshly built. */
-export async function upstreamValidator(version: string, env: Record<string, string | undefined>, runtime?: OpenclawRuntime): Promise<{ validate: UpstreamValidator; source: 'memory' | 'disk' | 'built' }> {
-  const mem = loaded.get(version)
-  if (mem) return { validate: mem, source: 'memory' }
-  const dir = upstreamSchemaCacheDir(version, env)
-  const codeFile = join(dir, 'validate.cjs')
-  const metaFile = join(dir, 'meta.json')
-  if (existsSync(codeFile) && existsSync(metaFile)) {
-    try {
-      const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { format?: number; version?: string; codeSha256?: string }
-      const code = readFileSync(codeFile, 'utf8')
-      if (meta.format === CACHE_FORMAT && meta.version === version && meta.codeSha256 === createHash('sha256').update(code).digest('hex')) {
-        const v = loadStandalone(code)
-        loaded.set(version, v)
-        return { validate: v, source: 'disk' }
-      }
-    } catch { /* a damaged cache entry is rebuilt below */ }
-  }
+async function fetchSchema(version: string, env: Record<string, string | undefined>, runtime?: OpenclawRuntime): Promise<string> {
   const rt = runtime ?? await ensureOpenclaw(version, env)
   const home = mkdtempSync(join(tmpdir(), 'clawbake-schema-'))
-  let raw: string
   try {
     const r = await run(rt.node, [rt.entry, 'config', 'schema'], { env: cliEnv(home) })
     if (r.code !== 0) throw envError(`\`openclaw config schema\` (${version}) failed: ${tail(r.stderr || `exit ${r.code}`, 3).replaceAll(' | ', ' ')}`, { rule: 'env.openclaw-schema' })
-    raw = r.stdout
+    return r.stdout
   } finally {
     rmSync(home, { recursive: true, force: true })
   }
-  const schema = repairUpstreamSchema(JSON.parse(raw))
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/** The dangerous flags of one schema, written beside the compiled validator (its own file: the validator's cache format is unchanged). */
+function writeDangerous(file: string, version: string, raw: string, parsed: unknown): DangerousFlag[] {
+  const flags = dangerousFlagsOf(parsed)
+  const body = JSON.stringify(flags)
+  writeJsonAtomic(file, { version, schemaSha256: sha256(raw), flagsSha256: sha256(body), flags })
+  return flags
+}
+
+function readDangerous(file: string, version: string, schemaSha256: string | undefined): DangerousFlag[] | undefined {
+  try {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { version?: string; schemaSha256?: string; flagsSha256?: string; flags?: DangerousFlag[] }
+    if (doc.version === version && schemaSha256 && doc.schemaSha256 === schemaSha256 && Array.isArray(doc.flags) && doc.flagsSha256 === sha256(JSON.stringify(doc.flags))) return doc.flags
+  } catch { /* missing or damaged: derived again */ }
+  return undefined
+}
+
+/**
+ * The compiled upstream-schema validator for `version` and the flags that
+ * schema marks as dangerous (dangerousFlagsOf), from memory, the disk cache,
+ * or freshly built.
+ */
+export async function upstreamValidator(version: string, env: Record<string, string | undefined>, runtime?: OpenclawRuntime): Promise<UpstreamSchema & { source: 'memory' | 'disk' | 'built' }> {
+  const mem = loaded.get(version)
+  if (mem) return { ...mem, source: 'memory' }
+  const dir = upstreamSchemaCacheDir(version, env)
+  const codeFile = join(dir, 'validate.cjs')
+  const metaFile = join(dir, 'meta.json')
+  const dangerousFile = join(dir, 'dangerous-flags.json')
+  if (existsSync(codeFile) && existsSync(metaFile)) {
+    try {
+      const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { format?: number; version?: string; codeSha256?: string; schemaSha256?: string }
+      const code = readFileSync(codeFile, 'utf8')
+      if (meta.format === CACHE_FORMAT && meta.version === version && meta.codeSha256 === sha256(code)) {
+        const validate = loadStandalone(code)
+        let dangerous = readDangerous(dangerousFile, version, meta.schemaSha256)
+        if (!dangerous) {
+          // a cache entry from before the flags were kept: the same schema, read once more
+          const raw = await fetchSchema(version, env, runtime)
+          if (sha256(raw) !== meta.schemaSha256) throw new Error('schema changed under the cache entry')
+          dangerous = writeDangerous(dangerousFile, version, raw, JSON.parse(raw))
+        }
+        const entry = { validate, dangerous }
+        loaded.set(version, entry)
+        return { ...entry, source: 'disk' }
+      }
+    } catch (e) {
+      if (e instanceof ClawbakeError) throw e
+      /* a damaged cache entry is rebuilt below */
+    }
+  }
+  const raw = await fetchSchema(version, env, runtime)
+  const parsed = JSON.parse(raw) as unknown
+  // from upstream's own document, before the repairs below
+  const dangerous = writeDangerous(dangerousFile, version, raw, parsed)
+  const schema = repairUpstreamSchema(parsed)
   const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true } })
   addFormats(ajv)
   ajv.addFormat('starts_with', true)
@@ -105,10 +154,10 @@ export async function upstreamValidator(version: string, env: Record<string, str
   // code first, meta (which carries the code's sha256) last: a half-written
   // entry never validates and is rebuilt
   writeFileAtomic(codeFile, code)
-  writeJsonAtomic(metaFile, { format: CACHE_FORMAT, version, codeSha256: createHash('sha256').update(code).digest('hex'), schemaSha256: createHash('sha256').update(raw).digest('hex'), builtAt: new Date().toISOString() })
-  const v = compiled as unknown as UpstreamValidator
-  loaded.set(version, v)
-  return { validate: v, source: 'built' }
+  writeJsonAtomic(metaFile, { format: CACHE_FORMAT, version, codeSha256: sha256(code), schemaSha256: sha256(raw), builtAt: new Date().toISOString() })
+  const entry = { validate: compiled as unknown as UpstreamValidator, dangerous }
+  loaded.set(version, entry)
+  return { ...entry, source: 'built' }
 }
 
 function upstreamDetail(e: ErrorObject): string {

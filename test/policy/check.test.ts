@@ -36,7 +36,7 @@ t.test('every policy rule id in the schemas has exactly one hostile fixture', as
   for (const rule of [...schemaRules('policy-openclaw.schema.json'), ...schemaRules('policy-compose.schema.json')]) {
     t.ok(fixtureRules.includes(rule), `fixture for ${rule}`)
   }
-  for (const rule of ['openclaw.model-allowlist', 'openclaw.owner-binding', 'env.undeclared', 'secret.plaintext', 'pin.same-digest', 'pin.comment', 'pin.lock-mismatch', 'openclaw.upstream-schema', 'openclaw.config-validate', 'cloudinit.schema', 'script.shellcheck']) {
+  for (const rule of ['openclaw.model-allowlist', 'openclaw.owner-binding', 'openclaw.dangerous-flags', 'openclaw.control-ui-origins', 'openclaw.skills-allowlist', 'env.undeclared', 'secret.plaintext', 'pin.same-digest', 'pin.comment', 'pin.lock-mismatch', 'openclaw.upstream-schema', 'openclaw.config-validate', 'cloudinit.schema', 'script.shellcheck']) {
     t.ok(fixtureRules.includes(rule), `fixture for ${rule}`)
   }
 })

@@ -20,6 +20,8 @@ export interface Fixture {
   replace?: [string, string][]
   replaceRegex?: [string, string][]
   alsoRejectedBy?: string[]
+  /** the JSON pointers (or `line N`) the rule's findings must name, in `fx.file` */
+  paths?: string[]
 }
 
 export function loadFixtures(): Fixture[] {
@@ -102,6 +104,11 @@ export async function assertEachFixtureRejected(t: Test, select: (fx: Fixture) =
     const rules = [...new Set(report.findings.map(f => f.rule))].sort()
     t.same(rules, [fx.rule, ...(fx.alsoRejectedBy ?? [])].sort(), `${fx.rule}: ${report.findings.map(f => `${f.file} ${f.path} [${f.rule}] ${f.message}`).join(' | ')}`)
     t.equal(report.ok, false)
+    if (fx.paths) {
+      const own = report.findings.filter(f => f.rule === fx.rule)
+      t.same(own.map(f => f.path).sort(), [...fx.paths].sort(), `${fx.rule}: the finding names the place`)
+      t.same([...new Set(own.map(f => f.file))], [fx.file === 'pins.lock.json' ? fx.file : `packer/files/${fx.file}`], `${fx.rule}: the finding names the file`)
+    }
     for (const f of report.findings) {
       t.match(f, { rule: String, file: String, path: String, message: String })
       t.notMatch(f.message, /literal-gateway-token-0123456789abcdef/, 'a finding never repeats the secret')
