@@ -29,7 +29,6 @@ export async function vmEgress(opts: {
   timeScale: number
   /** the compose bridge's address (an allowed host: the stand-ins listen there) */
   bridge: string
-  ready: () => Promise<void>
 }): Promise<Verdict> {
   await run('ip', ['link', 'del', LINK])
   await runOk('ip', ['link', 'add', LINK, 'type', 'dummy'], { rule: 'gates.egress' })
@@ -40,7 +39,7 @@ export async function vmEgress(opts: {
     try {
       return await egressGate({
         shell: localShell, tg: opts.tg, proxy: opts.proxy, ownerId: opts.ownerId, nonce: opts.nonce, turnMs: opts.turnMs,
-        restartMs: 300_000 * opts.timeScale, ready: opts.ready,
+        restartMs: 300_000 * opts.timeScale, restarts: true,
         forbidden: {
           targets: [
             { host: FORBIDDEN_VM_ADDR, port: 80, what: 'a host of its own, by raw IP' },

@@ -216,16 +216,18 @@ export async function runGates(opts: {
         if (notReady) record(blocked('untrusted-tools'))
         else record(await timed('untrusted-tools', () => untrustedTools({ host: h, proxy: p, nonce: `${id.nonce}u`, timeoutMs: timeouts.turn })))
       }
-      if (want('egress')) {
-        // the allowlist first boot loaded; last of the conversations: it restarts Docker and the stack
-        if (notReady) record(blocked('egress'))
-        else record(await timed('egress', () => vmEgress({ tg: t, proxy: p, ownerId: id.ownerId, nonce: `${id.nonce}e`, turnMs: timeouts.turn, timeScale, bridge: composeGateway ?? '', ready: () => waitReady(h, gw, t, timeouts.ready) })))
-      }
     }
     // In the VM the CLI gates run once the conversations are done, beside the running gateway: the
     // shipped openclaw-cli service shares the gateway container's network namespace, so it needs it.
-    if (sequential) await conversationLane().then(cliLane)
-    else await Promise.all([cliLane(), conversationLane()])
+    // The egress gate (VM only) comes last: it restarts Docker and the stack, which nothing after it needs
+    const egressLane = async () => {
+      if (!want('egress') || !gw) return
+      const notReady = await ready
+      if (notReady) record({ id: 'egress', ok: false, detail: `gateway not ready: ${notReady}`, ms: 0 })
+      else record(await timed('egress', () => vmEgress({ tg: t, proxy: p, ownerId: id.ownerId, nonce: `${id.nonce}e`, turnMs: timeouts.turn, timeScale, bridge: composeGateway ?? '' })))
+    }
+    if (sequential) await conversationLane().then(cliLane).then(egressLane)
+    else await Promise.all([cliLane(), conversationLane()]).then(egressLane)
     await smoke
     await gateway?.stop()
 
