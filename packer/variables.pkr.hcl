@@ -81,7 +81,7 @@ variable "manifest_path" {
 variable "gate_ids" {
   type        = list(string)
   description = "Every gate that must pass before the image may be published."
-  default     = ["config-valid", "doctor", "security-audit", "models", "avots-smoke", "owner-exec", "stranger-refused", "untrusted-tools", "loopback-only", "admin-tunnel", "no-secret-left"]
+  default     = ["config-valid", "doctor", "security-audit", "models", "avots-smoke", "owner-exec", "stranger-refused", "untrusted-tools", "loopback-only", "admin-tunnel", "egress", "no-secret-left"]
 
   validation {
     condition     = length(var.gate_ids) > 0

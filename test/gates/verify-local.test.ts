@@ -2,7 +2,7 @@
 // npm, a real sshd sandbox and the tool-calling avots stand-in: every gate ok.
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { GATE_IDS } from '../../src/gates/gate.ts'
+import { gatesFor } from '../../src/gates/gate.ts'
 import { ownerRun, verifyLocal } from './verify-run.ts'
 
 t.setTimeout(900_000)
@@ -12,7 +12,8 @@ t.test('the whole suite passes against the tool-calling stand-in', async t => {
   t.equal(run.result.code, 0, `exit 0\n${run.result.stderr.slice(-4000)}`)
   t.equal(run.report.ok, true)
   t.match(run.report.openclawVersion, /^2026\.9\.6$/, 'the pinned version ran')
-  t.same(run.report.gates.map(g => g.id), [...GATE_IDS], 'every gate, in canonical order')
+  t.same(run.report.gates.map(g => g.id), [...gatesFor('local')], 'every gate that needs no VM, in canonical order')
+  t.notOk(run.report.gates.some(g => g.id === 'egress'), 'egress proves a VM: not run here')
   for (const g of run.report.gates) {
     t.ok(g.ok, `${g.id}: ${g.detail}`)
     t.type(g.ms, 'number')
@@ -34,7 +35,7 @@ t.test('the whole suite passes against the tool-calling stand-in', async t => {
   t.match(run.gate('untrusted-tools').detail, /offered: /)
   t.notMatch(run.gate('untrusted-tools').detail, /\bexec\b/)
   t.notOk(existsSync(stateDir), 'the fresh state dir was removed after the run')
-  t.match(run.result.stderr, new RegExp(`all ${GATE_IDS.length} gate\\(s\\) passed`))
+  t.match(run.result.stderr, new RegExp(`all ${gatesFor('local').length} gate\\(s\\) passed`))
   t.match(run.gate('admin-tunnel').detail, /\/healthz ok; \/tools\/invoke without token 401, with token \d+/, 'the tunnel answers, and only with the token')
   t.notOk(run.result.stderr.includes(run.avots.apiKey), 'the avots key is not printed')
   t.notOk(run.result.stdout.includes(run.avots.apiKey), 'nor in the report')
