@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bakeCommand } from '../src/bake/command.ts'
-import { realStages } from '../src/bake/stages.ts'
+import { realStages } from '../src/bake/deps.ts'
 import type { StageTiming } from '../src/bake/bake.ts'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
