@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bakeCommand } from '../src/bake/command.ts'
-import { realStages } from '../src/bake/stages.ts'
+import { realStages } from '../src/bake/deps.ts'
 import type { StageTiming } from '../src/bake/bake.ts'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
@@ -47,7 +47,7 @@ try {
   const wall = Date.now() - started
   await close()
   const out = JSON.parse(json) as { ok: boolean; stages: StageTiming[]; error?: { message: string } }
-  console.log(`rehearsal bake (null source, packer 1.6.6, gates: ${realGates ? 'real suite, verify --local' : 'gate double (issue 5 suite not there yet)'}): exit ${code}, ${(wall / 1000).toFixed(2)} s wall`)
+  console.log(`rehearsal bake (null source, packer 1.6.6, gates: ${realGates ? 'real suite, verify --local' : 'gate double (no gate suite)'}): exit ${code}, ${(wall / 1000).toFixed(2)} s wall`)
   for (const s of out.stages) console.log(`  ${s.stage.padEnd(9)} ${(s.ms / 1000).toFixed(2).padStart(7)} s`)
   const accounted = out.stages.reduce((n, s) => n + s.ms, 0)
   console.log(`  ${'other'.padEnd(9)} ${((wall - accounted) / 1000).toFixed(2).padStart(7)} s (prerequisites, lock, catalog read)`)

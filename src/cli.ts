@@ -1,5 +1,5 @@
 // `clawbake <command>`: the one binary of the command-line contract
-// (../shared/docs/design.md). Each command lives in the folder of its arrow and
+// (docs/design.md). Each command lives in the folder of its arrow and
 // is loaded only when called, so `clawbake watch` does not load Packer code.
 import type { Command } from './cli/command.ts'
 import { ClawbakeError } from './errors.ts'

@@ -16,7 +16,6 @@ export interface ProjectPaths {
   openclawConfig: string
   envExample: string
   cloudInit: string
-  avotsSmoke: string
   packerDir: string
   /** the pin record: tag, index digest, platforms */
   pinsLock: string
@@ -36,7 +35,6 @@ export function projectPaths(root: string): ProjectPaths {
     openclawConfig: join(files, 'openclaw.json'),
     envExample: join(files, '.env.example'),
     cloudInit: join(files, 'cloud-init.yaml'),
-    avotsSmoke: join(files, 'avots-smoke.sh'),
     packerDir: join(root, 'packer'),
     pinsLock: join(root, 'pins.lock.json'),
     changelog: join(root, 'CHANGELOG.md'),

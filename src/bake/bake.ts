@@ -13,15 +13,12 @@ import { ClawbakeError } from '../errors.ts'
 import type { Io } from '../io.ts'
 import { projectPaths } from '../paths.ts'
 import { ineligibility, parseVersion, type Channel } from '../releases/version.ts'
-import type { CatalogArtifact } from '../publish/catalog.ts'
-import type { BakeStages, GateReport } from './contract.ts'
-import type { BootTestReport } from '../boottest/boot-test.ts'
 import { DEFAULT_IMAGE, DEFAULT_UBUNTU_URL, DIGEST_RE } from './defaults.ts'
 import { acquireBakeLock } from './lock.ts'
 import { maskerFromEnv } from './mask.ts'
-import type { Builder } from './packer.ts'
 import { assertPrerequisites } from './prerequisites.ts'
 import { pipeline, runStages, type BakeContext } from './stages/stage.ts'
+import { BakeFailed, type BakeDeps, type BakeOutcome, type BakeRequest } from './stages/types.ts'
 import { release } from './stages/release.ts'
 import { resolve } from './stages/resolve.ts'
 import { published } from './stages/published.ts'
@@ -39,84 +36,7 @@ import { publish } from './stages/publish.ts'
 import { done } from './stages/done.ts'
 
 export { DEFAULT_IMAGE, DEFAULT_UBUNTU_URL, DIGEST_RE, MANIFEST_SCHEMA } from './defaults.ts'
-
-export interface BakeRequest {
-  tag: string
-  builder: Builder
-  dryRun: boolean
-  force: boolean
-  /** repository to resolve the tag on (a mirror or loopback registry); the baked reference is always ghcr.io/openclaw/openclaw */
-  image?: string
-  /** skip resolve: bake this (format-checked) index digest */
-  digest?: string
-  channel?: Channel
-  /** upstream publishedAt when catalog/releases.json and GitHub cannot say */
-  releasedAt?: string
-  allowPrerelease?: boolean
-  /** GitHub repository watched (default openclaw/openclaw) */
-  repo?: string
-  /** extra -var settings for Packer (non-secret), e.g. ubuntu_image_url for a local mirror */
-  packerVars?: Record<string, string>
-  /** qemu: guest address:port forwarded to a host loopback port (the rehearsal's ghcr.io) */
-  guestfwd?: { addr: string; port: number; hostPort: number }[]
-  /** more values to mask everywhere and to search the captured disk for (the rehearsal CA key) */
-  extraSecrets?: { name: string; value: string }[]
-  /** qemu: a kernel to probe the accelerator with (else the host's, else TCG without a probe) */
-  probeKernel?: string
-  /** Ctrl-C / SIGTERM: Packer stops its VM, the bake fails, the lock is released */
-  signal?: AbortSignal
-  /** rehearsal only: run just these gates (a verdict rehearsal; publish still requires every gate, so it never publishes) */
-  onlyGates?: string[]
-  /** image store repository for the qcow2 (`--image-repo`); none: the entry is held until `clawbake image push` */
-  imageRepo?: string
-  /** qemu: boot the captured image as a client's VM before publishing (`--boot-test`); without it the entry is recorded held */
-  bootTest?: boolean
-  /** the boot test's avots, as this machine reaches it (the rehearsal's stand-in); default AVOTS_BASE_URL */
-  bootTestAvotsUrl?: string
-}
-
-export interface BakeDeps {
-  stages: BakeStages
-  /** DNS check of the hosts the bake needs; tests pass a stand-in */
-  resolveHost?: (host: string) => Promise<void>
-  /** how shell-local provisioners start clawbake (rehearsal) */
-  clawbakeCommand?: string
-}
-
-export interface StageTiming {
-  stage: string
-  ms: number
-  detail: string
-}
-
-export interface BakeOutcome {
-  ok: boolean
-  tag: string
-  digest: string | null
-  channel: Channel
-  builder: Builder
-  artifact: CatalogArtifact | null
-  gates: GateReport | null
-  published: boolean
-  noop: boolean
-  dryRun: boolean
-  files: string[]
-  stages: StageTiming[]
-  bakeId: string | null
-  runDir: string | null
-  /** the boot test of the captured image (qemu), passed or not */
-  bootTest?: BootTestReport | null
-  plan?: string[]
-}
-
-/** A bake that failed after it started: carries what is known so far (gate report, stages). */
-export class BakeFailed extends ClawbakeError {
-  outcome: BakeOutcome
-  constructor(cause: ClawbakeError, outcome: BakeOutcome) {
-    super(cause.message, { file: cause.file, field: cause.field, rule: cause.rule }, cause.exitCode, { cause })
-    this.outcome = outcome
-  }
-}
+export { BakeFailed, type BakeDeps, type BakeOutcome, type BakeRequest, type StageTiming } from './stages/types.ts'
 
 function fmtElapsed(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`.padStart(7)

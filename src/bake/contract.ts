@@ -1,6 +1,6 @@
-// The shapes of the stages the bake strings together, exactly as the lead's
-// cross-module contract fixes them (notes/contracts.md). The orchestrator is
-// written against these; stages.ts binds them to the real modules.
+// The shapes of the in-process stages the bake calls (watch, resolve, pin,
+// check). The orchestrator is written against these; deps.ts binds them to
+// the real modules. The gate report is gates/gate.ts's, re-exported here.
 import type { Channel } from '../releases/version.ts'
 
 export type Env = Record<string, string | undefined>
@@ -32,8 +32,7 @@ export interface Finding { rule: string; file: string; path: string; message: st
 export interface CheckReport { ok: boolean; findings: Finding[] }
 export interface CheckOptions { root: string; env: Env; config?: string; compose?: string }
 
-export interface GateResult { id: string; ok: boolean; detail: string; ms: number }
-export interface GateReport { ok: boolean; openclawVersion: string; mode?: 'local' | 'vm' | 'boot'; gates: GateResult[] }
+export type { GateResult, GateReport } from '../gates/gate.ts'
 export interface GateOptions { mode: 'local' | 'vm'; root: string; env: Env; only?: string[]; log?: (line: string) => void }
 
 export { GATE_IDS } from '../gates/gate.ts'

@@ -1,4 +1,4 @@
-// runGates: the whole gate suite against one fresh OpenClaw (contracts.md).
+// runGates: the whole gate suite against one fresh OpenClaw (docs/gates.md).
 // Order of work: the Bot API stand-in and the recording avots proxy start,
 // the host lays out the shipped config in a fresh state dir and starts the
 // gateway. Then two lanes: the CLI gates one after another, and, once the

@@ -1,6 +1,6 @@
 // An OpenClaw image for rehearsal bakes, built offline with the upstream
-// layout (ghcr.io/openclaw/openclaw, see ../shared/docs/openclaw-facts.md
-// "The published image"), from the same npm package the image ships:
+// layout of ghcr.io/openclaw/openclaw (docs/bake.md, "The real bake,
+// offline"), from the same npm package the image ships:
 //
 //   layer 1  Debian bookworm minbase (mmdebstrap, bookworm + -updates +
 //            -security) with tini, ca-certificates, curl, openssh-client,

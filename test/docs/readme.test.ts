@@ -53,7 +53,7 @@ t.test("README's command table is `clawbake --help`", async t => {
   const r = await clawbake(['--help'])
   t.equal(r.code, 0, r.stderr)
   const help = helpCommands(r.stderr)
-  t.ok(help.length >= 8, `--help lists the commands (${help.map(c => c.name).join(', ')})`)
+  t.equal(help.length, 12, `--help lists the 12 commands (${help.map(c => c.name).join(', ')})`)
   const table = readmeCommands(readme)
   t.same(table.map(c => ({ name: c.name, summary: c.summary })), help, 'same commands, same order, same summaries')
   for (const c of table) t.match(c.link, /^docs\/[\w-]+\.md(#[\w-]+)?$/, `${c.name} links to its page under docs/`)

@@ -13,7 +13,7 @@ import type { Io } from '../../io.ts'
 import type { ProjectPaths } from '../../paths.ts'
 import type { Channel } from '../../releases/version.ts'
 import type { Masker } from '../mask.ts'
-import type { BakeDeps, BakeOutcome, BakeRequest } from '../bake.ts'
+import type { BakeDeps, BakeOutcome, BakeRequest } from './types.ts'
 
 export interface BakeContext {
   req: BakeRequest

@@ -1,4 +1,5 @@
-// The real stages: watch (issue 2), resolve + pin (issue 3), check (issue 4).
+// The real in-process stages the bake calls (BakeDeps.stages): watch,
+// resolve, pin, check.
 // Typed against the modules themselves, so a drift from the contract
 // (contract.ts) is a type error here. `clawbake bake` is itself loaded only
 // when called (src/cli.ts), so these imports cost nothing to other commands.
