@@ -107,6 +107,8 @@ export async function uploadBlob(session: RegistrySession, target: Target, blob:
   let offset = 0
   let failures = 0
   let lastFailure = ''
+  // the transfer starts now: a progress rate is measured from here, not from the first acknowledged chunk
+  opts.onProgress?.(0, blob.size)
   while (offset < blob.size) {
     const end = Math.min(blob.size, offset + opts.chunkBytes)
     let reply: Reply | null = null

@@ -49,6 +49,9 @@ export function partialPaths(out: string): { partial: string; state: string } {
 
 interface PartialState { layerDigest: string; header: string }
 
+/** qcow2 bytes gathered before one write */
+const WRITE_BATCH = 8 << 20
+
 function refuse(rule: string, message: string, file: string, exitCode: 1 | 2 = 1): ClawbakeError {
   return new ClawbakeError(message, { file, rule }, exitCode)
 }
@@ -107,7 +110,21 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
   let diskSize = header ? tarEntrySize(header) : -1
   try {
     if (header) await fh.truncate(have)
+    // the transfer starts now: a progress rate is measured from here
+    req.onProgress?.(offset, total, 512 + resumedFrom)
     let failures = 0
+    // qcow2 bytes received but not yet written: written together (one writev per ~8 MiB, not one write per socket read)
+    let pending: Buffer[] = []
+    let pendingBytes = 0
+    let pendingAt = 0
+    const flush = async () => {
+      if (!pendingBytes) return
+      const parts = pending
+      const at = pendingAt
+      pending = []
+      pendingBytes = 0
+      await fh.writev(parts, at)
+    }
     while (offset < total) {
       const from = offset
       let reply
@@ -167,7 +184,10 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
           if (offset < diskEnd) {
             const n = Math.min(diskEnd - offset, chunk.length)
             const part = chunk.subarray(0, n)
-            await fh.write(part, 0, n, offset - 512)
+            if (!pendingBytes) pendingAt = offset - 512
+            pending.push(part)
+            pendingBytes += n
+            if (pendingBytes >= WRITE_BATCH || offset + n === diskEnd) await flush()
             layerHash.update(part)
             diskHash.update(part)
             offset += n
@@ -182,6 +202,7 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
           req.onProgress?.(offset, total, 512 + resumedFrom)
         }
       } catch (e) {
+        await flush()
         if (e instanceof ClawbakeError) throw e
         // a dropped connection: go again from where we are
         if (++failures > session.retries) throw refuse('registry.network', `the download of ${target.what} broke off ${failures} times at byte ${offset}: ${(e as Error).message}`, where.file, 2)
@@ -194,6 +215,7 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
         resumes++
         continue
       }
+      await flush()
       if (offset < total) {
         if (++failures > session.retries) throw refuse('registry.truncated', `the registry ended the layer at byte ${offset} of ${total}`, where.file)
         resumes++
