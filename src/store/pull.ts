@@ -16,6 +16,7 @@ import { redact, type RegistrySession } from '../registry/session.ts'
 import type { StoreRecord } from '../publish/catalog.ts'
 import { ANNOTATION, diskLayerOf, tarEntryName, tarEntrySize } from './disk-image.ts'
 import { storeTarget } from './push.ts'
+import { sideHash } from './side-hash.ts'
 
 export interface PullRequest {
   store: StoreRecord
@@ -88,19 +89,25 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
   }
   const resumedFrom = have
   const layerHash = createHash('sha256')
-  const diskHash = createHash('sha256')
+  // the qcow2's digest on a worker thread, the layer's here
+  const diskHash = sideHash()
   if (header && have > 0) {
     layerHash.update(header)
     let read = 0
-    for await (const chunk of createReadStream(partial, { end: have - 1, highWaterMark: 4 << 20 })) {
-      layerHash.update(chunk as Buffer)
-      diskHash.update(chunk as Buffer)
-      read += (chunk as Buffer).length
+    try {
+      for await (const chunk of createReadStream(partial, { end: have - 1, highWaterMark: 4 << 20 })) {
+        layerHash.update(chunk as Buffer)
+        await diskHash.update(chunk as Buffer)
+        read += (chunk as Buffer).length
+      }
+    } catch (e) {
+      diskHash.close()
+      throw e
     }
     if (read !== have) have = read
   } else if (header) layerHash.update(header)
 
-  const fh = await open(partial, header ? 'r+' : 'w')
+  const fh = await open(partial, header ? 'r+' : 'w').catch((e: unknown) => { diskHash.close(); throw e })
   let downloaded = 0
   let resumes = 0
   const total = layer.size
@@ -189,7 +196,8 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
             pendingBytes += n
             if (pendingBytes >= WRITE_BATCH || offset + n === diskEnd) await flush()
             layerHash.update(part)
-            diskHash.update(part)
+            const wait = diskHash.update(part)
+            if (wait) await wait
             offset += n
             chunk = chunk.subarray(n)
           }
@@ -222,12 +230,15 @@ export async function pullDiskImage(req: PullRequest): Promise<PullResult> {
       }
     }
     await fh.sync()
+  } catch (e) {
+    diskHash.close()
+    throw e
   } finally {
     await fh.close()
   }
 
   const layerDigest = 'sha256:' + layerHash.digest('hex')
-  const sha256 = diskHash.digest('hex')
+  const sha256 = await diskHash.digest()
   if (layerDigest !== layer.digest || sha256 !== store.sha256) {
     // something in there is not what was pushed: throw it all away
     rmSync(partial, { force: true })
