@@ -39,9 +39,9 @@ export interface UploadOptions {
 }
 
 const MIB = 1 << 20
-export const DEFAULT_CHUNK_BYTES = 32 * MIB
+export const DEFAULT_CHUNK_BYTES = 128 * MIB
 
-/** CLAWBAKE_PUSH_CHUNK_MB (default 32): the PATCH size. */
+/** CLAWBAKE_PUSH_CHUNK_MB (default 128): the PATCH size. */
 export function chunkBytesFromEnv(env: Record<string, string | undefined>): number {
   const raw = env.CLAWBAKE_PUSH_CHUNK_MB
   if (raw === undefined || raw === '') return DEFAULT_CHUNK_BYTES
