@@ -40,7 +40,9 @@ let loaded: Promise<{ undici: Undici; agent: Agent }> | undefined
 
 /** undici and the process's keep-alive Agent, imported on the first call. */
 export function undiciClient(): Promise<{ undici: Undici; agent: Agent }> {
-  return (loaded ??= import('undici').then(undici => ({
+  // module.exports as the default export: what Node gives for a CommonJS package, and the only
+  // export of the chunk esbuild splits it into (scripts/build-cli.ts, src/bake/bundle.ts)
+  return (loaded ??= import('undici').then(m => (m as unknown as { default?: Undici }).default ?? m).then(undici => ({
     undici,
     // a registry session's requests go one after another: few connections, reused
     agent: new undici.Agent({ keepAliveTimeout: 10_000, connections: 8 }),
