@@ -74,7 +74,7 @@ try {
   // clawbake
   const repo = `${proxy.host}/bench/clawbake-images`
   let store!: Awaited<ReturnType<typeof pushDiskImage>>['store']
-  await measure('clawbake push (32 MiB chunks, verify)', proxy, async () => {
+  await measure('clawbake push (128 MiB chunks, verify)', proxy, async () => {
     store = (await pushDiskImage({ file, repository: repo, tag: '2026.9.6', bakeId: 'bench-1', env, meta })).store
   })
   await measure('clawbake re-push, unchanged qcow2', proxy, () => pushDiskImage({ file, repository: repo, tag: '2026.9.6', bakeId: 'bench-2', env, meta }))

@@ -8,6 +8,7 @@ import { run } from '../proc/run.ts'
 import type { OpenclawHost } from './host.ts'
 import { fail, pass, type Verdict } from './gate.ts'
 import { isLoopback } from './listeners.ts'
+import { fetch } from '../http/request.ts'
 
 export interface HostSocket {
   proto: string

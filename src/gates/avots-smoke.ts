@@ -1,6 +1,8 @@
 // avots-smoke: one direct call to `$AVOTS_BASE_URL/chat/completions` with a
 // tool definition, once as JSON and once streamed (SSE); both must come back
 // with a tool call. A text answer, an HTTP error or a broken stream fails.
+// Over undici's fetch (../http/request.ts), bundled into the VM's gate suite.
+import { fetch } from '../http/request.ts'
 import { parseSse } from './avots-proxy.ts'
 import { fail, pass, type Verdict } from './gate.ts'
 

@@ -9,7 +9,7 @@ import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { ClawbakeError, envError } from '../errors.ts'
 import { isLoopbackHost } from '../loopback.ts'
-import { nodeFetch, type FetchInit, type FetchResponse } from '../http/fetch.ts'
+import { fetch } from '../http/request.ts'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
 
@@ -72,9 +72,9 @@ export function createGithubClient(env: Record<string, string | undefined>, opts
   const rateLimitRetries = opts.rateLimitRetries ?? 2
   const warn = opts.warn ?? (() => {})
   const stats = { requests: 0, notModified: 0 }
-  const countingFetch = async (input: string | URL, init?: FetchInit): Promise<FetchResponse> => {
+  const countingFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
     stats.requests++
-    const res = await nodeFetch(input, init)
+    const res = await fetch(input, init)
     if (res.status === 304) stats.notModified++
     return res
   }

@@ -1,14 +1,15 @@
-// One HTTP exchange (the registry session's, and under ./fetch.ts the GitHub
-// client's), over Node's own http and https. Not undici: loading it and
-// compiling its WebAssembly HTTP parser at the first connection was most of a
-// short `clawbake resolve` or `watch` process. Keep-alive agents (a resolve's
-// HEAD, token and GET share one connection), a headers
-// timeout, a body timeout (the longest silence while the body arrives), an
-// abort signal, and a Buffer or a stream as the request body. The caller
-// must consume or destroy the response body.
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
-import type { Agent as HttpsAgent } from 'node:https'
-import { pipeline, type Readable } from 'node:stream'
+// clawbake's one HTTP client: undici. Every exchange (the registry session,
+// the image store, the GitHub client's fetch, the gates, the rehearsal) goes
+// through it. undici is loaded on first use (a dynamic import), never at
+// start-up: `clawbake --help` and the commands that speak no HTTP load none of
+// it. One keep-alive Agent per process (a resolve's HEAD, token and GET share
+// one connection), a headers timeout, a body timeout (the longest silence
+// while the body arrives), an abort signal, and a Buffer or a stream as the
+// request body; redirects are never followed here (the callers decide what a
+// redirect may carry). The caller must consume or destroy the response body.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Agent, Dispatcher } from 'undici'
 
 export interface RequestOptions {
   /** default GET, or PUT with a body */
@@ -25,71 +26,50 @@ export interface RequestOptions {
 export interface Response {
   statusCode: number
   headers: IncomingHttpHeaders
-  body: IncomingMessage
-}
-
-/** A request that timed out (`code` says where: headers or body). */
-export class HttpTimeoutError extends Error {
-  readonly code: 'HEADERS_TIMEOUT' | 'BODY_TIMEOUT'
-  constructor(code: 'HEADERS_TIMEOUT' | 'BODY_TIMEOUT', ms: number) {
-    super(`${code === 'HEADERS_TIMEOUT' ? 'no response headers' : 'the response body stalled'} within ${ms} ms`)
-    this.code = code
-    this.name = 'HttpTimeoutError'
-  }
+  /** undici's body: a Readable */
+  body: Readable
 }
 
 /** The statuses that redirect (Location says where). */
 export const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 
 const DEFAULT_TIMEOUT_MS = 30_000
-const httpAgent = new HttpAgent({ keepAlive: true })
-// TLS is loaded only by a process that speaks https
-let httpsClient: { agent: HttpsAgent; request: typeof httpRequest } | undefined
-async function https(): Promise<NonNullable<typeof httpsClient>> {
-  if (!httpsClient) {
-    const m = await import('node:https')
-    httpsClient = { agent: new m.Agent({ keepAlive: true }), request: m.request }
-  }
-  return httpsClient
+
+type Undici = typeof import('undici')
+let loaded: Promise<{ undici: Undici; agent: Agent }> | undefined
+
+/** undici and the process's keep-alive Agent, imported on the first call. */
+export function undiciClient(): Promise<{ undici: Undici; agent: Agent }> {
+  // module.exports as the default export: what Node gives for a CommonJS package, and the only
+  // export of the chunk esbuild splits it into (scripts/build-cli.ts, src/bake/bundle.ts)
+  return (loaded ??= import('undici').then(m => (m as unknown as { default?: Undici }).default ?? m).then(undici => ({
+    undici,
+    // a registry session's requests go one after another: few connections, reused
+    agent: new undici.Agent({ keepAliveTimeout: 10_000, connections: 8 }),
+  })))
 }
 
+/** WHATWG fetch, undici's, on the shared Agent (what Octokit and the gates call). */
+export async function fetch(input: string | URL, init: RequestInit = {}): Promise<globalThis.Response> {
+  const { undici, agent } = await undiciClient()
+  return await undici.fetch(input, { dispatcher: agent, ...init } as Parameters<Undici['fetch']>[1]) as unknown as globalThis.Response
+}
+
+/**
+ * One exchange with undici's request(). Timeouts fail as undici's errors
+ * (`code` UND_ERR_HEADERS_TIMEOUT / UND_ERR_BODY_TIMEOUT).
+ */
 export async function request(url: URL, opts: RequestOptions = {}): Promise<Response> {
-  const tls = url.protocol === 'https:' ? await https() : null
-  const send = tls ? tls.request : httpRequest
-  const method = opts.method ?? (opts.body ? 'PUT' : 'GET')
-  const headersTimeout = opts.headersTimeout ?? DEFAULT_TIMEOUT_MS
-  const bodyTimeout = opts.bodyTimeout ?? DEFAULT_TIMEOUT_MS
-  return new Promise<Response>((resolve, reject) => {
-    let settled = false
-    const fail = (e: Error) => {
-      if (settled) return
-      settled = true
-      clearTimeout(headersTimer)
-      reject(e)
-    }
-    const req = send(url, {
-      method,
-      headers: opts.headers ?? {},
-      agent: tls ? tls.agent : httpAgent,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    })
-    const headersTimer = setTimeout(() => req.destroy(new HttpTimeoutError('HEADERS_TIMEOUT', headersTimeout)), headersTimeout)
-    req.once('error', fail)
-    req.once('response', res => {
-      clearTimeout(headersTimer)
-      if (settled) {
-        res.destroy()
-        return
-      }
-      settled = true
-      if (bodyTimeout > 0) {
-        // the socket's idle timer (a pooled socket keeps it: the agent closes it when it fires while idle)
-        res.setTimeout(bodyTimeout, () => res.destroy(new HttpTimeoutError('BODY_TIMEOUT', bodyTimeout)))
-      }
-      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res })
-    })
-    if (opts.body === undefined) req.end()
-    else if (Buffer.isBuffer(opts.body)) req.end(opts.body)
-    else pipeline(opts.body, req, e => { if (e) fail(e) })
+  const { undici, agent } = await undiciClient()
+  const method = (opts.method ?? (opts.body ? 'PUT' : 'GET')) as Dispatcher.HttpMethod
+  const res = await undici.request(url, {
+    method,
+    headers: opts.headers ?? {},
+    dispatcher: agent,
+    headersTimeout: opts.headersTimeout ?? DEFAULT_TIMEOUT_MS,
+    bodyTimeout: opts.bodyTimeout ?? DEFAULT_TIMEOUT_MS,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
   })
+  return { statusCode: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body as unknown as Readable }
 }

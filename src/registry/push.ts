@@ -39,9 +39,9 @@ export interface UploadOptions {
 }
 
 const MIB = 1 << 20
-export const DEFAULT_CHUNK_BYTES = 32 * MIB
+export const DEFAULT_CHUNK_BYTES = 128 * MIB
 
-/** CLAWBAKE_PUSH_CHUNK_MB (default 32): the PATCH size. */
+/** CLAWBAKE_PUSH_CHUNK_MB (default 128): the PATCH size. */
 export function chunkBytesFromEnv(env: Record<string, string | undefined>): number {
   const raw = env.CLAWBAKE_PUSH_CHUNK_MB
   if (raw === undefined || raw === '') return DEFAULT_CHUNK_BYTES
@@ -107,6 +107,8 @@ export async function uploadBlob(session: RegistrySession, target: Target, blob:
   let offset = 0
   let failures = 0
   let lastFailure = ''
+  // the transfer starts now: a progress rate is measured from here, not from the first acknowledged chunk
+  opts.onProgress?.(0, blob.size)
   while (offset < blob.size) {
     const end = Math.min(blob.size, offset + opts.chunkBytes)
     let reply: Reply | null = null

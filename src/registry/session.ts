@@ -1,4 +1,4 @@
-// One conversation with OCI registries over Node's http (../http/request.ts): timeouts, retries with
+// One conversation with OCI registries over undici (../http/request.ts): timeouts, retries with
 // backoff on 5xx/429 (honouring Retry-After), redirects that never carry
 // Authorization to another origin, and the auth flow (bearer token from the
 // `WWW-Authenticate` realm, reused until expiry; basic auth from the
