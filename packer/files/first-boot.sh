@@ -152,6 +152,9 @@ install -m 0644 "$root/openclaw-forget-user-data.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable openclaw-forget-user-data.service 2>&1
 bash "$root/forget-user-data.sh"
+# ...and once more after cloud-final in this boot (enabling it now does not start it in this boot):
+# --no-block queues the start, which waits for cloud-final, this script's own caller, to finish
+systemctl start --no-block openclaw-forget-user-data.service
 
 # openclaw.service (enabled in the image) was skipped at boot: state/.env did not exist yet.
 systemctl start openclaw.service

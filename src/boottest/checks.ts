@@ -148,10 +148,13 @@ export async function clientSecrets(ssh: Ssh, secrets: { name: string; value: st
     if (!/^\d+ 1000$/.test(cst) || readers.length) problems.push(`OpenClaw's model cache ${f} holds a client secret and is ${cst || 'unreadable'} (mode uid)${readers.length ? `, readable by ${readers.join(', ')}` : ''}: not as private as ${env}`)
     else facts.push(`OpenClaw's model cache ${f} (mode ${cst.split(' ')[0]}, uid 1000, readable by no login user) holds the resolved avots key, as OpenClaw writes it`)
   }
-  const forget = await ssh.exec('systemctl show -p Result -p ExecMainStatus --value openclaw-forget-user-data.service; journalctl -u openclaw-forget-user-data.service --no-pager -o cat | grep "forget-user-data:" | tail -n 1', { sudo: true })
-  const [result, status, ...said] = forget.stdout.trim().split('\n')
-  if (result !== 'success' || status !== '0') problems.push(`openclaw-forget-user-data.service: result ${result || '?'}, exit ${status || '?'}`)
-  else facts.push(`openclaw-forget-user-data.service ran (${said.join(' ') || 'said nothing'})`)
+  // the unit ran in this boot (an exit timestamp), successfully, and said what it removed
+  const forget = await ssh.exec('for p in Result ExecMainStatus ExecMainExitTimestampMonotonic; do systemctl show -p "$p" --value openclaw-forget-user-data.service; done; journalctl -b -u openclaw-forget-user-data.service --no-pager -o cat | grep "forget-user-data:" | tail -n 1', { sudo: true })
+  const [result, status, exitedAt, ...said] = forget.stdout.trim().split('\n')
+  if (!exitedAt || exitedAt === '0') problems.push('openclaw-forget-user-data.service did not run in this boot')
+  else if (result !== 'success' || status !== '0') problems.push(`openclaw-forget-user-data.service: result ${result || '?'}, exit ${status || '?'}`)
+  else if (!said.length) problems.push('openclaw-forget-user-data.service ran but did not say what it removed')
+  else facts.push(`openclaw-forget-user-data.service ran (${said.join(' ')})`)
   const elsewhere = found.filter(f => f !== env && !MODEL_CACHE.test(f))
   if (!found.includes(env)) problems.push(`${env} holds none of the client's secrets`)
   if (elsewhere.length) problems.push(`a client secret is also in: ${elsewhere.join(', ')}`)
