@@ -25,8 +25,10 @@ sync
 echo "planted $marker" | systemd-cat -t clawbake-marker
 journalctl --flush
 
-# a container's log (json-file) and its writable layer, left for the scrub to remove
-docker run --name clawbake-planted --network none --entrypoint node "$image" \
-  -e 'const m = process.argv[1]; require("fs").writeFileSync("/tmp/planted", m.repeat(64)); console.log("planted " + m)' "$marker" >/dev/null
+# a container's log (json-file) and its writable layer, left for the scrub to remove; the marker goes
+# in on stdin, as a secret would reach a container (never in its arguments or environment, which
+# Docker's and containerd's metadata databases keep in pages a deletion does not clear)
+printf '%s' "$marker" | docker run -i --name clawbake-planted --network none --entrypoint node "$image" \
+  -e 'let m = ""; process.stdin.on("data", d => { m += d }).on("end", () => { require("fs").writeFileSync("/tmp/planted", m.repeat(64)); console.log("planted " + m) })' >/dev/null
 sync
 echo "clawbake: marker planted in a deleted file, the journal, a container's log and its writable layer"
