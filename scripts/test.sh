@@ -16,7 +16,8 @@ node scripts/lint.ts
 tap build >/dev/null
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+failures=$(mktemp)
+trap 'rm -f "$log" "$failures"' EXIT
 set +e
 # tap expands a directory argument only to extensions it knows without its TS
 # plugin (js/cjs/mjs); expand `npm test -- test/pins` to its *.test.ts here.
@@ -50,6 +51,7 @@ for phase in "${phases[@]}"; do
   tap --reporter=tap "${jobs[@]}" "$@" 2>&1 | tee "$log"
   r=${PIPESTATUS[0]}
   [ "$r" -eq 0 ] || rc=$r
+  awk -f scripts/tap-failures.awk "$log" >>"$failures"
   # tap's own last line is `# { total: N, pass: N, fail: N, ... }`; say it plainly.
   summary=$(grep -E '^# \{ total: ' "$log" | tail -n 1 || true)
   pass=$((pass + $(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary" | grep . || echo 0)))
@@ -58,6 +60,11 @@ for phase in "${phases[@]}"; do
   echo "test: $# file(s) in $(($(date +%s) - t0)) s" >&2
 done
 set -e
+if [ -s "$failures" ]; then
+  # Said again at the end, where a long log is read first.
+  echo "test: what failed:" >&2
+  cat "$failures" >&2
+fi
 echo "test: whole run $(($(date +%s) - started)) s" >&2
 echo "${pass} passed, ${fail} failed, ${skip} skipped"
 exit "$rc"
