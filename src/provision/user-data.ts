@@ -85,7 +85,6 @@ export async function buildUserData(root: string, values: ClientValues): Promise
     `OPENCLAW_GATEWAY_TOKEN=${values.gatewayToken}`,
     ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${normalizeEndpoint(values.avotsBaseUrl)}`] : []),
     ...(values.telegramApiRoot ? [`TELEGRAM_API_ROOT=${normalizeEndpoint(values.telegramApiRoot)}`] : []),
-    ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${values.avotsBaseUrl}`] : []),
     ...(values.egressAllow === EGRESS_OFF || values.egressAllow?.length ? [`EGRESS_ALLOW=${values.egressAllow === EGRESS_OFF ? EGRESS_OFF : values.egressAllow.join(',')}`] : []),
   ]
   entry.set('content', lines.join('\n') + '\n')
