@@ -5,7 +5,6 @@
 // labelled, foreign file system, stray data) for what first boot formats and
 // what it never touches.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
@@ -14,15 +13,10 @@ import { REPO } from '../support/tree.ts'
 import { readPinRecord } from '../../src/pins/record.ts'
 import { run as runProc } from '../../src/proc/run.ts'
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  return new Promise(resolve => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', d => { out += String(d) })
-    child.stderr.on('data', d => { err += String(d) })
-    child.on('close', code => resolve({ code: code ?? 2, out, err }))
-  })
+/** bash with exactly this environment, through the product's runner; never throws for an exit code. */
+async function bash(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+  const r = await runProc('bash', args, { env })
+  return { code: r.code ?? 2, out: r.stdout, err: r.stderr }
 }
 
 const RELEASE = readPinRecord(join(REPO, 'pins.lock.json')).tag
@@ -42,9 +36,9 @@ function layout(t: { teardown(fn: () => void): void }) {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', OPENCLAW_ROOT: root, OPENCLAW_SANDBOX_ETC: join(dir, 'etc-openclaw-sandbox'), OPENCLAW_FIRST_BOOT_SYSTEM: '0', OPENCLAW_STATE_MOUNT: mnt }
   const firstBoot = (owner: string, avots = secret()) => {
     writeFileSync(clientEnv, `OWNER_TELEGRAM_ID=${owner}\nAVOTS_API_KEY=${avots}\nTELEGRAM_BOT_TOKEN=${botToken()}\nOPENCLAW_GATEWAY_TOKEN=\n`, { mode: 0o600 })
-    return run('bash', [join(root, 'first-boot.sh'), clientEnv], env)
+    return bash([join(root, 'first-boot.sh'), clientEnv], env)
   }
-  const stateDisk = (...args: string[]) => run('bash', [join(root, 'state-disk.sh'), ...args], env)
+  const stateDisk = (...args: string[]) => bash([join(root, 'state-disk.sh'), ...args], env)
   return { dir, root, mnt, firstBoot, stateDisk }
 }
 
