@@ -128,7 +128,9 @@ if [ "$on_disk" = 1 ]; then
     mkdir -p /srv/openclaw-sandbox
     mountpoint -q "$state" || mount "$state" || die "cannot bind $state_mnt/openclaw to $state: the stack stays stopped"
     mountpoint -q /srv/openclaw-sandbox || mount /srv/openclaw-sandbox || die "cannot bind $state_mnt/sandbox-home to /srv/openclaw-sandbox: the stack stays stopped"
-    for unit in openclaw.service openclaw-sandbox.socket; do
+    # docker.service too: at boot it restarts the gateway container itself, which must never
+    # start on the root disk's empty state/ before the state disk is mounted
+    for unit in docker.service openclaw.service openclaw-sandbox.socket; do
       install -d -m 0755 "/etc/systemd/system/$unit.d"
       printf '[Unit]\nRequiresMountsFor=%s /srv/openclaw-sandbox\n' "$state" >"/etc/systemd/system/$unit.d/clawbake-state.conf"
       chmod 0644 "/etc/systemd/system/$unit.d/clawbake-state.conf"

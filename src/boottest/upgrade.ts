@@ -15,6 +15,8 @@ import type { ClientVm } from './vm.ts'
 /** Where first boot mounts the state disk (packer/files/first-boot.sh). */
 export const STATE_MOUNT = '/var/lib/openclaw-state'
 const STATE = `${OPENCLAW_ROOT}/state`
+/** The units that must never start without the state mounted (first-boot.sh's clawbake-state.conf drop-ins). */
+const NEEDS_STATE = ['docker.service', 'openclaw.service', 'openclaw-sandbox.socket']
 
 /** Lines `key=value` printed by a probe script, as a record. */
 function fields(stdout: string): Record<string, string> {
@@ -37,6 +39,7 @@ export async function stateOnDisk(ssh: Ssh, ownerId: number, release: string | n
     `echo "openclaw=$(sed -n 's/.*"openclaw": *"\\([^"]*\\)".*/\\1/p' ${STATE_MOUNT}/clawbake-state.json)"`,
     `echo "fstab=$(grep -c '# clawbake-state$' /etc/fstab)"`,
     `echo "env=$(test -f ${STATE_MOUNT}/openclaw/.env && echo yes)"`,
+    ...NEEDS_STATE.map(u => `echo "requires:${u}=$(systemctl show -p RequiresMountsFor --value ${u})"`),
   ].join('; '), { sudo: true })
   const f = fields(r.stdout)
   const problems: string[] = []
@@ -48,8 +51,10 @@ export async function stateOnDisk(ssh: Ssh, ownerId: number, release: string | n
   if (f.owner !== String(ownerId)) problems.push(`clawbake-state.json names owner ${f.owner || 'none'}, not ${ownerId}`)
   if (release && f.openclaw !== release) problems.push(`clawbake-state.json names OpenClaw ${f.openclaw || 'none'}, not ${release}`)
   if (f.fstab !== '3') problems.push(`/etc/fstab has ${f.fstab || 0} clawbake-state line(s), not 3 (the disk and its two binds, mounted at every boot)`)
+  const loose = NEEDS_STATE.filter(u => !(f[`requires:${u}`] ?? '').split(/\s+/).includes(STATE))
+  if (loose.length) problems.push(`${loose.join(', ')} do(es) not require the state mount (RequiresMountsFor): at a later boot ${loose.length > 1 ? 'they' : 'it'} could start on the root disk's empty state/`)
   if (problems.length) return fail(problems.join('; '))
-  return pass(`${STATE} is ${f.state} and ${SANDBOX_HOME} is ${f.sandbox} (ext4 labelled openclaw-state at ${STATE_MOUNT}); recorded for owner ${f.owner}, OpenClaw ${f.openclaw}; in /etc/fstab for every boot`)
+  return pass(`${STATE} is ${f.state} and ${SANDBOX_HOME} is ${f.sandbox} (ext4 labelled openclaw-state at ${STATE_MOUNT}); recorded for owner ${f.owner}, OpenClaw ${f.openclaw}; in /etc/fstab for every boot, required by ${NEEDS_STATE.join(', ')}`)
 }
 
 /** What the client's state holds: its files (volatile ones aside) and the hash of its secrets. */
