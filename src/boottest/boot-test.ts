@@ -33,7 +33,7 @@ import { startTelegramStandin, type TelegramStandin } from '../standins/telegram
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
-import { bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
+import { asSeenByGuest, bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
 import { newSshKey, sshTo, type Ssh } from './ssh.ts'
@@ -111,15 +111,13 @@ const msSince = (t0: number) => Math.round(performance.now() - t0)
 async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
-  const tgPort = new URL(tg.apiRoot).port
-  const proxyPort = new URL(proxy.baseUrl).port
   let userData = await buildUserData(opts.root, {
     owner: String(client.ownerId),
     avotsApiKey: opts.avotsApiKey,
     telegramBotToken: client.botToken,
     gatewayToken: client.gatewayToken,
-    avotsBaseUrl: `http://${QEMU_HOST_ADDR}:${proxyPort}`,
-    telegramApiRoot: `http://${QEMU_HOST_ADDR}:${tgPort}`,
+    avotsBaseUrl: `http://${QEMU_HOST_ADDR}:${new URL(proxy.baseUrl).port}`,
+    telegramApiRoot: asSeenByGuest(tg.apiRoot),
   })
   if (opts.editUserData) userData = opts.editUserData(userData)
   const dir = join(opts.dir, `boot-${n}`)
@@ -254,7 +252,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         return freshIdentity(identity, opts.buildIdentity, fp)
       })
       await check('egress', () => egressGate({
-        shell: sshShell(b.ssh), tg, proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
+        shell: sshShell(b.ssh), tg, apiRoot: asSeenByGuest(tg.apiRoot), proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
         reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
       }))
     }
