@@ -219,59 +219,70 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
 
   // the owner's whole turn on the first boot: how long each stranger is watched
   let ownerTurnMs: number | null = null
+  // Ctrl-C / SIGTERM: the VMs are stopped by PID (finally, below) at once, whatever step was waiting on them
+  let onAbort: (() => void) | undefined
+  const interrupted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ClawbakeError('the boot test was interrupted; its VMs were stopped', { rule: 'boot-test.interrupted' }, 2))
+    if (opts.signal?.aborted) onAbort()
+    else opts.signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  interrupted.catch(() => {})
   try {
-    // ---- first boot: the whole proof
-    const first = newClient()
-    const up = await bringUp(1, first, true)
-    if (!up.ok) {
-      if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
-      else record('stack', { ok: false, detail: up.why }, 0)
-    } else {
-      const { b, tg, proxy, oc } = up
-      await check('stack', () => stackFromImage(b.ssh, opts.pinnedRef))
-      const nonce = randomBytes(8).toString('hex')
-      await check('owner-exec', async () => {
-        const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
-        ownerTurnMs = r.turnMs
-        return r
-      })
-      let strangerId = randomInt(100_000_000, 2_000_000_000)
-      if (strangerId === first.ownerId) strangerId++
-      const windowMs = strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1)
-      await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
-      await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
-      await check('client-secrets', () => clientSecrets(b.ssh, [
-        { name: 'the avots API key', value: opts.avotsApiKey },
-        { name: 'the bot token', value: first.botToken },
-        { name: 'the gateway token', value: first.gatewayToken },
-      ]))
-      await check('fresh-identity', async () => {
-        identity = await machineIdentity(b.ssh)
-        const seen = readFileSync(b.ssh.knownHosts, 'utf8')
-        const fp = await fingerprintsOf(seen, opts.dir)
-        return freshIdentity(identity, opts.buildIdentity, fp)
-      })
-      await check('egress', () => egressGate({
-        shell: sshShell(b.ssh), tg, apiRoot: asSeenByGuest(tg.apiRoot), proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
-        reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
-      }))
-    }
-    await stopAll()
-
-    // ---- second boot of the same image: another client; nothing of the first survives
-    if (opts.secondBoot !== false && up.ok) {
-      const second = newClient()
-      const t = performance.now()
-      const up2 = await bringUp(2, second, false)
-      if (!up2.ok) {
-        record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
+    await Promise.race([interrupted, (async () => {
+      // ---- first boot: the whole proof
+      const first = newClient()
+      const up = await bringUp(1, first, true)
+      if (!up.ok) {
+        if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
+        else record('stack', { ok: false, detail: up.why }, 0)
       } else {
-        const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1), timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
-        record('second-boot', { ok: v.ok, detail: `owner ${second.ownerId}'s VM, the first owner ${first.ownerId} DMs it: ${v.detail}` }, msSince(t))
+        const { b, tg, proxy, oc } = up
+        await check('stack', () => stackFromImage(b.ssh, opts.pinnedRef))
+        const nonce = randomBytes(8).toString('hex')
+        await check('owner-exec', async () => {
+          const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
+          ownerTurnMs = r.turnMs
+          return r
+        })
+        let strangerId = randomInt(100_000_000, 2_000_000_000)
+        if (strangerId === first.ownerId) strangerId++
+        const windowMs = strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1)
+        await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
+        await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
+        await check('client-secrets', () => clientSecrets(b.ssh, [
+          { name: 'the avots API key', value: opts.avotsApiKey },
+          { name: 'the bot token', value: first.botToken },
+          { name: 'the gateway token', value: first.gatewayToken },
+        ]))
+        await check('fresh-identity', async () => {
+          identity = await machineIdentity(b.ssh)
+          const seen = readFileSync(b.ssh.knownHosts, 'utf8')
+          const fp = await fingerprintsOf(seen, opts.dir)
+          return freshIdentity(identity, opts.buildIdentity, fp)
+        })
+        await check('egress', () => egressGate({
+          shell: sshShell(b.ssh), tg, apiRoot: asSeenByGuest(tg.apiRoot), proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
+          reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
+        }))
       }
       await stopAll()
-    }
+
+      // ---- second boot of the same image: another client; nothing of the first survives
+      if (opts.secondBoot !== false && up.ok) {
+        const second = newClient()
+        const t = performance.now()
+        const up2 = await bringUp(2, second, false)
+        if (!up2.ok) {
+          record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
+        } else {
+          const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1), timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
+          record('second-boot', { ok: v.ok, detail: `owner ${second.ownerId}'s VM, the first owner ${first.ownerId} DMs it: ${v.detail}` }, msSince(t))
+        }
+        await stopAll()
+      }
+    })()])
   } finally {
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort)
     await stopAll()
     await forbidden.close()
   }
