@@ -38,7 +38,7 @@ import { startTelegramStandin, type TelegramStandin } from '../standins/telegram
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
-import { blankStateDisk, bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
+import { asSeenByGuest, blankStateDisk, bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
 import { poweroffVm, stateEvidence, stateOnDisk, upgradeVerdict, type StateEvidence } from './upgrade.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
@@ -119,15 +119,13 @@ const msSince = (t0: number) => Math.round(performance.now() - t0)
 async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
-  const tgPort = new URL(tg.apiRoot).port
-  const proxyPort = new URL(proxy.baseUrl).port
   let userData = await buildUserData(opts.root, {
     owner: String(client.ownerId),
     avotsApiKey: opts.avotsApiKey,
     telegramBotToken: client.botToken,
     gatewayToken: client.gatewayToken,
-    avotsBaseUrl: `http://${QEMU_HOST_ADDR}:${proxyPort}`,
-    telegramApiRoot: `http://${QEMU_HOST_ADDR}:${tgPort}`,
+    avotsBaseUrl: `http://${QEMU_HOST_ADDR}:${new URL(proxy.baseUrl).port}`,
+    telegramApiRoot: asSeenByGuest(tg.apiRoot),
   })
   if (opts.editUserData) userData = opts.editUserData(userData)
   const dir = join(opts.dir, `boot-${n}`)
@@ -229,94 +227,105 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
 
   // the owner's whole turn on the first boot: how long each stranger is watched
   let ownerTurnMs: number | null = null
+  // Ctrl-C / SIGTERM: the VMs are stopped by PID (finally, below) at once, whatever step was waiting on them
+  let onAbort: (() => void) | undefined
+  const interrupted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ClawbakeError('the boot test was interrupted; its VMs were stopped', { rule: 'boot-test.interrupted' }, 2))
+    if (opts.signal?.aborted) onAbort()
+    else opts.signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  interrupted.catch(() => {})
   try {
-    // ---- first boot: the whole proof
-    const first = newClient()
-    // the first client's own disk: blank now, carried to the upgrade boot
-    const firstDisk = await blankStateDisk(join(opts.dir, 'state-1.qcow2'))
-    const up = await bringUp(1, first, true, firstDisk)
-    // what the upgrade must keep: the state's files and secrets, the owner's proof file
-    let kept: StateEvidence | null = null
-    let proof: { path: string; value: string } | null = null
-    // the bot's update sequence: the kept state confirmed updates up to here, and asks only for later ones
-    let nextUpdateId: number | undefined
-    if (!up.ok) {
-      if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
-      else record('stack', { ok: false, detail: up.why }, 0)
-    } else {
-      const { b, tg, proxy, oc } = up
-      await check('stack', () => stackFromImage(b.ssh, opts.pinnedRef))
-      const nonce = randomBytes(8).toString('hex')
-      await check('owner-exec', async () => {
-        const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
-        ownerTurnMs = r.turnMs
-        const path = oc.host.proofPath(`owner-exec-${nonce}.txt`)
-        const value = r.ok ? (await oc.host.readSandboxFile(path))?.content.trim() : undefined
-        if (value) proof = { path, value }
-        return r
-      })
-      let strangerId = randomInt(100_000_000, 2_000_000_000)
-      if (strangerId === first.ownerId) strangerId++
-      const windowMs = strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1)
-      await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
-      await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
-      await check('client-secrets', () => clientSecrets(b.ssh, [
-        { name: 'the avots API key', value: opts.avotsApiKey },
-        { name: 'the bot token', value: first.botToken },
-        { name: 'the gateway token', value: first.gatewayToken },
-      ]))
-      await check('fresh-identity', async () => {
-        identity = await machineIdentity(b.ssh)
-        const seen = readFileSync(b.ssh.knownHosts, 'utf8')
-        const fp = await fingerprintsOf(seen, opts.dir)
-        return freshIdentity(identity, opts.buildIdentity, fp)
-      })
-      await check('state-disk', () => stateOnDisk(b.ssh, first.ownerId, version))
-      await check('egress', () => egressGate({
-        shell: sshShell(b.ssh), tg, proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
-        reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
-      }))
-      if (opts.upgrade !== false) {
-        // as an operator moves a client to a new image: the VM shut down cleanly, its disk kept
-        kept = await stateEvidence(b.ssh).catch(() => null)
-        nextUpdateId = tg.nextUpdateId()
-        await poweroffVm(b.vm, b.ssh, 300_000 * (opts.timeScale ?? 1) / 4, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
-      }
-    }
-    await stopAll()
-
-    // ---- a new root of the same image with the first client's state disk, as that client
-    if (opts.upgrade !== false && up.ok) {
-      const t = performance.now()
-      if (!kept || !proof) {
-        record('upgrade', { ok: false, detail: `nothing to upgrade from: ${!kept ? 'the state of the first boot could not be read' : 'the owner\'s turn on the first boot made no proof file'}` }, 0)
+    await Promise.race([interrupted, (async () => {
+      // ---- first boot: the whole proof
+      const first = newClient()
+      // the first client's own disk: blank now, carried to the upgrade boot
+      const firstDisk = await blankStateDisk(join(opts.dir, 'state-1.qcow2'))
+      const up = await bringUp(1, first, true, firstDisk)
+      // what the upgrade must keep: the state's files and secrets, the owner's proof file
+      let kept: StateEvidence | null = null
+      let proof: { path: string; value: string } | null = null
+      // the bot's update sequence: the kept state confirmed updates up to here, and asks only for later ones
+      let nextUpdateId: number | undefined
+      if (!up.ok) {
+        if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
+        else record('stack', { ok: false, detail: up.why }, 0)
       } else {
-        const up3 = await bringUp(2, first, false, firstDisk, nextUpdateId)
-        if (!up3.ok) {
-          record('upgrade', { ok: false, detail: `the new root with owner ${first.ownerId}'s state disk did not come up: ${up3.why}` }, msSince(t))
-        } else {
-          const before = kept
-          const earlier = proof
-          await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: randomBytes(8).toString('hex'), turnMs }))
+        const { b, tg, proxy, oc } = up
+        await check('stack', () => stackFromImage(b.ssh, opts.pinnedRef))
+        const nonce = randomBytes(8).toString('hex')
+        await check('owner-exec', async () => {
+          const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
+          ownerTurnMs = r.turnMs
+          const path = oc.host.proofPath(`owner-exec-${nonce}.txt`)
+          const value = r.ok ? (await oc.host.readSandboxFile(path))?.content.trim() : undefined
+          if (value) proof = { path, value }
+          return r
+        })
+        let strangerId = randomInt(100_000_000, 2_000_000_000)
+        if (strangerId === first.ownerId) strangerId++
+        const windowMs = strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1)
+        await check('stranger-refused', () => strangerRefused({ host: oc.host, tg, proxy, strangerId, nonce: `${nonce}s`, windowMs, timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => oc.gateway.output() }))
+        await check('admin-tunnel', () => adminTunnel(oc.host, { gatewayToken: first.gatewayToken, composeGateway: '172.31.240.1', vm: oc.vm }))
+        await check('client-secrets', () => clientSecrets(b.ssh, [
+          { name: 'the avots API key', value: opts.avotsApiKey },
+          { name: 'the bot token', value: first.botToken },
+          { name: 'the gateway token', value: first.gatewayToken },
+        ]))
+        await check('fresh-identity', async () => {
+          identity = await machineIdentity(b.ssh)
+          const seen = readFileSync(b.ssh.knownHosts, 'utf8')
+          const fp = await fingerprintsOf(seen, opts.dir)
+          return freshIdentity(identity, opts.buildIdentity, fp)
+        })
+        await check('state-disk', () => stateOnDisk(b.ssh, first.ownerId, version))
+        await check('egress', () => egressGate({
+          shell: sshShell(b.ssh), tg, apiRoot: asSeenByGuest(tg.apiRoot), proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
+          reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
+        }))
+        if (opts.upgrade !== false) {
+          // as an operator moves a client to a new image: the VM shut down cleanly, its disk kept
+          kept = await stateEvidence(b.ssh).catch(() => null)
+          nextUpdateId = tg.nextUpdateId()
+          await poweroffVm(b.vm, b.ssh, 300_000 * (opts.timeScale ?? 1) / 4, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
         }
       }
       await stopAll()
-    }
 
-    // ---- second boot of the same image: another client; nothing of the first survives
-    if (opts.secondBoot !== false && up.ok) {
-      const second = newClient()
-      const t = performance.now()
-      const up2 = await bringUp(3, second, false, await blankStateDisk(join(opts.dir, 'state-3.qcow2')))
-      if (!up2.ok) {
-        record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
-      } else {
-        const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1), timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
-        record('second-boot', { ok: v.ok, detail: `owner ${second.ownerId}'s VM, the first owner ${first.ownerId} DMs it: ${v.detail}` }, msSince(t))
+      // ---- a new root of the same image with the first client's state disk, as that client
+      if (opts.upgrade !== false && up.ok) {
+        const t = performance.now()
+        if (!kept || !proof) {
+          record('upgrade', { ok: false, detail: `nothing to upgrade from: ${!kept ? 'the state of the first boot could not be read' : 'the owner\'s turn on the first boot made no proof file'}` }, 0)
+        } else {
+          const up3 = await bringUp(2, first, false, firstDisk, nextUpdateId)
+          if (!up3.ok) {
+            record('upgrade', { ok: false, detail: `the new root with owner ${first.ownerId}'s state disk did not come up: ${up3.why}` }, msSince(t))
+          } else {
+            const before = kept
+            const earlier = proof
+            await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: randomBytes(8).toString('hex'), turnMs }))
+          }
+        }
+        await stopAll()
       }
-      await stopAll()
-    }
+
+      // ---- second boot of the same image: another client; nothing of the first survives
+      if (opts.secondBoot !== false && up.ok) {
+        const second = newClient()
+        const t = performance.now()
+        const up2 = await bringUp(3, second, false, await blankStateDisk(join(opts.dir, 'state-3.qcow2')))
+        if (!up2.ok) {
+          record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
+        } else {
+          const v = await strangerRefused({ host: up2.oc.host, tg: up2.tg, proxy: up2.proxy, strangerId: first.ownerId, nonce: randomBytes(8).toString('hex'), windowMs: strangerWindowMs(ownerTurnMs, opts.timeScale ?? 1), timeoutMs: 60_000 * (opts.timeScale ?? 1), gatewayOutput: () => up2.oc.gateway.output() })
+          record('second-boot', { ok: v.ok, detail: `owner ${second.ownerId}'s VM, the first owner ${first.ownerId} DMs it: ${v.detail}` }, msSince(t))
+        }
+        await stopAll()
+      }
+    })()])
   } finally {
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort)
     await stopAll()
     await forbidden.close()
   }

@@ -25,6 +25,14 @@ export async function blankStateDisk(file: string, sizeGiB = 4): Promise<string>
 /** qemu user networking: this machine's loopback as a guest sees it. */
 export const QEMU_HOST_ADDR = '10.0.2.2'
 
+/** A stand-in's URL on this machine's loopback as the guest reaches it (qemu's host address, the same port). */
+export function asSeenByGuest(url: string): string {
+  const u = new URL(url)
+  if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') throw new Error(`${url} is not on this machine's loopback: a guest reaches only that, at ${QEMU_HOST_ADDR}`)
+  u.hostname = QEMU_HOST_ADDR
+  return u.toString().replace(/\/$/, '')
+}
+
 export interface ClientVmSpec {
   /** the captured image (read only: an overlay takes every write) */
   image: string

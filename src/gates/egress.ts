@@ -118,6 +118,8 @@ export function refusalCounts(listing: string): { name: string; packets: number 
 export interface EgressGateOptions {
   shell: Shell
   tg: TelegramStandin
+  /** the Bot API root as the agent's VM reaches it (the boot test: qemu's host address); default tg.apiRoot */
+  apiRoot?: string
   proxy: AvotsProxy
   forbidden: ForbiddenStandin
   ownerId: number
@@ -134,7 +136,7 @@ export interface EgressGateOptions {
 
 export async function egressGate(opts: EgressGateOptions): Promise<Verdict> {
   const { shell, forbidden } = opts
-  const api = new URL(opts.tg.apiRoot)
+  const api = new URL(opts.apiRoot ?? opts.tg.apiRoot)
   const allowed = { host: api.hostname, port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)) }
   const ipv6 = opts.ipv6 ?? 'fec0::2'
   const problems: string[] = []

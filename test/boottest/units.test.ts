@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { clawbake } from '../support/cli.ts'
 import { tempTree } from '../support/tree.ts'
-import { metaData } from '../../src/boottest/vm.ts'
+import { asSeenByGuest, metaData } from '../../src/boottest/vm.ts'
 import { SSH_NOT_CONNECTED } from '../../src/boottest/ssh.ts'
 import { cloudInitDone, freshIdentity } from '../../src/boottest/checks.ts'
 import { BOOT_CHECKS, bootTimeouts, failedChecks } from '../../src/boottest/boot-test.ts'
@@ -94,4 +94,10 @@ t.test('cloud-init status --wait --long, as the VM prints it (a dot a poll, then
 t.test('ssh failures that never reached the command are told apart from the command failing', async t => {
   for (const said of ['kex_exchange_identification: read: Connection reset by peer', 'ssh: connect to host 127.0.0.1 port 40111: Connection refused', 'Connection closed by remote host']) t.match(said, SSH_NOT_CONNECTED, said)
   for (const said of ['debian@127.0.0.1: Permission denied (publickey).', 'Host key verification failed.', 'sudo: a password is required']) t.notMatch(said, SSH_NOT_CONNECTED, said)
+})
+
+t.test('a stand-in on this machine as the guest reaches it: qemu\'s host address, the same port', async t => {
+  t.equal(asSeenByGuest('http://127.0.0.1:35673'), 'http://10.0.2.2:35673', 'the Bot API root the egress check must find allowed (not 127.0.0.1, the guest\'s own loopback)')
+  t.equal(asSeenByGuest('http://127.0.0.1:4100/v1'), 'http://10.0.2.2:4100/v1')
+  t.throws(() => asSeenByGuest('https://api.telegram.org'), /not on this machine's loopback/)
 })
