@@ -106,7 +106,8 @@ export async function bootClientVm(spec: ClientVmSpec): Promise<ClientVm> {
     ...acceleratorArgs(spec.accelerator, process.env, spec.clock ?? 'real'), '-smp', String(spec.cpus ?? 2), '-m', String(spec.memoryMiB ?? 4096),
     '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-vga', 'none',
     '-serial', `file:${serialLog}`,
-    '-drive', `file=${overlay},if=virtio,format=qcow2,discard=unmap`,
+    // the image's disk boots, always first: a blank state disk beside it must not be tried before it
+    '-drive', `file=${overlay},if=none,id=root,format=qcow2,discard=unmap`, '-device', 'virtio-blk-pci,drive=root,bootindex=0',
     '-drive', `file=${iso},media=cdrom,readonly=on`,
     ...(spec.stateDisk ? ['-drive', `file=${spec.stateDisk},if=none,id=state,format=qcow2,discard=unmap`, '-device', `virtio-blk-pci,drive=state,serial=${STATE_DISK_SERIAL}`] : []),
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
