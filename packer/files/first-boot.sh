@@ -156,8 +156,18 @@ put() {
 # shellcheck disable=SC2016 # the literal ${OWNER_TELEGRAM_ID} placeholder
 sed 's/\${OWNER_TELEGRAM_ID}/'"$OWNER_TELEGRAM_ID"'/g' "$root/openclaw.json" | put "$state/openclaw.json"
 
-# an adopted state keeps the client's secrets as they are
-[ -n "$adopted" ] || printf '%s\n' \
+# An adopted state keeps the client's secrets as they are (the avots key, the bot
+# token, the gateway token); the endpoints are this user-data's, the same ones the
+# egress allowlist is rendered from.
+if [ -n "$adopted" ]; then
+  kept_value() { sed -n "s/^$1=//p" "$state/.env" | tail -n 1; }
+  AVOTS_API_KEY=$(kept_value AVOTS_API_KEY)
+  TELEGRAM_BOT_TOKEN=$(kept_value TELEGRAM_BOT_TOKEN)
+  OPENCLAW_GATEWAY_TOKEN=$(kept_value OPENCLAW_GATEWAY_TOKEN)
+  [[ $AVOTS_API_KEY =~ ^[!-~]{8,}$ && $TELEGRAM_BOT_TOKEN =~ ^[0-9]{5,}:[A-Za-z0-9_-]{30,}$ && $OPENCLAW_GATEWAY_TOKEN =~ ^[A-Za-z0-9._~-]{32,}$ ]] \
+    || die "the adopted state's .env lacks a valid AVOTS_API_KEY, TELEGRAM_BOT_TOKEN or OPENCLAW_GATEWAY_TOKEN: the stack stays stopped"
+fi
+printf '%s\n' \
   "AVOTS_BASE_URL=$AVOTS_BASE_URL" \
   "AVOTS_API_KEY=$AVOTS_API_KEY" \
   "TELEGRAM_BOT_TOKEN=$TELEGRAM_BOT_TOKEN" \

@@ -57,6 +57,9 @@ export async function stateOnDisk(ssh: Ssh, ownerId: number, release: string | n
   return pass(`${STATE} is ${f.state} and ${SANDBOX_HOME} is ${f.sandbox} (ext4 labelled openclaw-state at ${STATE_MOUNT}); recorded for owner ${f.owner}, OpenClaw ${f.openclaw}; in /etc/fstab for every boot, required by ${NEEDS_STATE.join(', ')}`)
 }
 
+/** The lines of state/.env an upgrade keeps as they are (first-boot.sh). */
+const KEPT_SECRETS = ['AVOTS_API_KEY', 'TELEGRAM_BOT_TOKEN', 'OPENCLAW_GATEWAY_TOKEN', 'OWNER_TELEGRAM_ID']
+
 /** What the client's state holds: its files (volatile ones aside) and the hash of its secrets. */
 export interface StateEvidence {
   files: string[]
@@ -67,7 +70,8 @@ export interface StateEvidence {
 const VOLATILE = /(^|\/)(\.compile-cache|tmp)\/|\.(lock|pid|sock|tmp)$|-(wal|shm|journal)$/
 
 export async function stateEvidence(ssh: Ssh): Promise<StateEvidence> {
-  const r = await ssh.exec(`cd ${STATE} && find . -type f -printf '%P\\n' | sort && echo "@@env=$(sha256sum .env | cut -d' ' -f1)"`, { sudo: true, timeoutMs: 120_000 })
+  // the secrets only: the endpoints in .env are the user-data's of each boot
+  const r = await ssh.exec(`cd ${STATE} && find . -type f -printf '%P\\n' | sort && echo "@@env=$(grep -E '^(${KEPT_SECRETS.join('|')})=' .env | sort | sha256sum | cut -d' ' -f1)"`, { sudo: true, timeoutMs: 120_000 })
   const lines = r.stdout.trim().split('\n')
   const env = lines.find(l => l.startsWith('@@env='))?.slice(6) ?? ''
   return { files: lines.filter(l => l && !l.startsWith('@@') && !VOLATILE.test(l)), envSha256: env }
@@ -117,8 +121,8 @@ export async function upgradeVerdict(opts: {
   const lost = opts.before.files.filter(f => !after.files.includes(f))
   if (lost.length) problems.push(`${lost.length} of the state's ${opts.before.files.length} file(s) are gone: ${lost.slice(0, 8).join(', ')}`)
   else facts.push(`all ${opts.before.files.length} files of the state kept`)
-  if (!after.envSha256 || after.envSha256 !== opts.before.envSha256) problems.push('state/.env changed: the client\'s secrets (gateway token included) are not the ones it had')
-  else facts.push('the same secrets and gateway token (state/.env unchanged)')
+  if (!after.envSha256 || after.envSha256 !== opts.before.envSha256) problems.push(`the client's secrets in state/.env (${KEPT_SECRETS.join(', ')}) are not the ones it had`)
+  else facts.push(`the same secrets and gateway token (${KEPT_SECRETS.join(', ')} in state/.env unchanged)`)
 
   const file = await opts.host.readSandboxFile(opts.proof.path)
   if (file?.content.trim() !== opts.proof.value) problems.push(`the earlier proof file ${opts.proof.path} ${file ? `holds ${JSON.stringify(file.content.trim().slice(0, 40))}` : 'is gone'}, not ${opts.proof.value}`)

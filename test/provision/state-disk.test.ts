@@ -34,8 +34,8 @@ function layout(t: { teardown(fn: () => void): void }) {
   const mnt = join(dir, 'state-disk')
   const clientEnv = join(dir, 'client.env')
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', OPENCLAW_ROOT: root, OPENCLAW_SANDBOX_ETC: join(dir, 'etc-openclaw-sandbox'), OPENCLAW_FIRST_BOOT_SYSTEM: '0', OPENCLAW_STATE_MOUNT: mnt }
-  const firstBoot = (owner: string, avots = secret()) => {
-    writeFileSync(clientEnv, `OWNER_TELEGRAM_ID=${owner}\nAVOTS_API_KEY=${avots}\nTELEGRAM_BOT_TOKEN=${botToken()}\nOPENCLAW_GATEWAY_TOKEN=\n`, { mode: 0o600 })
+  const firstBoot = (owner: string, avots = secret(), extra = '') => {
+    writeFileSync(clientEnv, `OWNER_TELEGRAM_ID=${owner}\nAVOTS_API_KEY=${avots}\nTELEGRAM_BOT_TOKEN=${botToken()}\nOPENCLAW_GATEWAY_TOKEN=\n${extra}`, { mode: 0o600 })
     return bash([join(root, 'first-boot.sh'), clientEnv], env)
   }
   const stateDisk = (...args: string[]) => bash([join(root, 'state-disk.sh'), ...args], env)
@@ -84,11 +84,16 @@ t.test("adopting the owner's state: data and secrets kept, the image's config re
   writeFileSync(join(l.mnt, 'openclaw', '.compile-cache', 'image-cache'), 'the old image\'s cache')
   const envBefore = readFileSync(join(l.mnt, 'openclaw', '.env'), 'utf8')
 
-  const r = await l.firstBoot('4242424242', secret())
+  // the new user-data: another key and token (not used), and endpoints of its own (used)
+  const r = await l.firstBoot('4242424242', secret(), 'AVOTS_BASE_URL=http://10.0.2.2:4711/v1\nTELEGRAM_API_ROOT=http://10.0.2.2:4712\n')
   t.equal(r.code, 0, r.err)
   t.match(r.err, new RegExp(`state from OpenClaw ${RELEASE.replace(/\./g, '\\.')} adopted`))
-  t.equal(readFileSync(join(l.mnt, 'openclaw', '.env'), 'utf8'), envBefore, "the client's secrets as they were (the new user-data's key is not used)")
+  const envAfter = readFileSync(join(l.mnt, 'openclaw', '.env'), 'utf8')
+  const line = (env: string, key: string) => env.split('\n').find(x => x.startsWith(`${key}=`))
+  for (const key of ['AVOTS_API_KEY', 'TELEGRAM_BOT_TOKEN', 'OPENCLAW_GATEWAY_TOKEN', 'OWNER_TELEGRAM_ID']) t.equal(line(envAfter, key), line(envBefore, key), `${key} as it was (the new user-data's is not used)`)
   t.match(envBefore, new RegExp(`^AVOTS_API_KEY=${firstKey}$`, 'm'))
+  t.equal(line(envAfter, 'AVOTS_BASE_URL'), 'AVOTS_BASE_URL=http://10.0.2.2:4711/v1', "the endpoints are the new user-data's")
+  t.equal(line(envAfter, 'TELEGRAM_API_ROOT'), 'TELEGRAM_API_ROOT=http://10.0.2.2:4712')
   t.equal(readFileSync(join(l.mnt, 'openclaw', 'agents', 'main', 'sessions', 'one.jsonl'), 'utf8'), '{"role":"user"}\n', 'the session is kept')
   t.equal(JSON.stringify(JSON.parse(readFileSync(join(l.mnt, 'openclaw', 'openclaw.json'), 'utf8'))), shipped, "the image's config, the owner filled in")
   t.equal(readFileSync(join(l.mnt, 'openclaw', '.compile-cache', 'image-cache'), 'utf8'), 'v8 cache of the image', "the code cache is this image's")
