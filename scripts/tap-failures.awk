@@ -7,7 +7,8 @@ function indent(s) { match(s, /^ */); return RLENGTH }
   col = indent(line)
   body = substr(line, col + 1)
   if (show > 0) {
-    if (col >= showcol && body != "") {
+    if (body == "") next
+    if (col >= showcol) {
       if (skipcol >= 0 && col > skipcol) next
       skipcol = -1
       if (body ~ /^(at|stack|source):/) { skipcol = col; next }

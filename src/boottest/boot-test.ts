@@ -13,9 +13,14 @@
 //   client-secrets      only in state/.env (0600, uid 1000) and OpenClaw's own model cache beside it;
 //                       cloud-init's copies gone (openclaw-forget-user-data.service ran)
 //   fresh-identity      machine-id and SSH host keys are not the build VM's
+//   state-disk          the state and the sandbox home are on the client's own disk (blank at boot,
+//                       formatted by first boot), recorded for this owner, mounted at every boot
 //   egress              the allowlist (src/gates/egress.ts), also after a Docker restart, a compose
 //                       down/up and a reboot
-//   second-boot         the same image, another owner: the first owner is refused
+//   upgrade             the VM powered off; a new root of the image with the first client's state
+//                       disk: the state adopted (a copy saved), nothing lost, the same secrets, the
+//                       earlier proof file and session kept, the owner answered with a sandbox tool run
+//   second-boot         the same image, another owner, a blank state disk: the first owner is refused
 // The VM reaches the Bot API stand-in and the recording avots proxy on this
 // machine at qemu's host address (10.0.2.2), given to `clawbake user-data`
 // as --telegram-api-root and --avots-base-url, as a client would give them.
@@ -33,7 +38,8 @@ import { startTelegramStandin, type TelegramStandin } from '../standins/telegram
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
-import { asSeenByGuest, bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
+import { asSeenByGuest, blankStateDisk, bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
+import { poweroffVm, stateEvidence, stateOnDisk, upgradeVerdict, type StateEvidence } from './upgrade.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
 import { newSshKey, sshTo, type Ssh } from './ssh.ts'
@@ -41,7 +47,7 @@ import { sshOpenclaw } from './ssh-host.ts'
 import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, shippedPin, stackFromImage, tagOfRef, type MachineIdentity } from './checks.ts'
 
 
-export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'egress', 'second-boot'] as const
+export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'state-disk', 'egress', 'upgrade', 'second-boot'] as const
 export type BootCheck = (typeof BOOT_CHECKS)[number]
 
 export interface BootTestReport {
@@ -80,6 +86,8 @@ export interface BootTestOptions {
   buildIdentity: MachineIdentity | null
   /** false: skip the second boot */
   secondBoot?: boolean
+  /** false: skip the upgrade boot (a new root with the first client's state disk) */
+  upgrade?: boolean
   /** a user-data transform, for proving a broken first boot fails the test (the document as `clawbake user-data` made it) */
   editUserData?: (text: string) => string
   /** the default user of the image's cloud-init (debian, ubuntu); tried in order */
@@ -108,7 +116,7 @@ function newClient(): Client {
 const msSince = (t0: number) => Math.round(performance.now() - t0)
 
 /** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
-async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
   let userData = await buildUserData(opts.root, {
@@ -124,10 +132,10 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
   const t0 = performance.now()
   const vm = await bootClientVm({
     image: opts.image, dir, accelerator: opts.accelerator, clock: opts.clock?.clock ?? 'real', userData, instanceId, hostname: `client-${n}`,
-    sshPublicKey: key.publicKey, guestfwd: [{ addr: FORBIDDEN_ADDR, port: 80, hostPort: forbidden.port }],
+    sshPublicKey: key.publicKey, stateDisk, guestfwd: [{ addr: FORBIDDEN_ADDR, port: 80, hostPort: forbidden.port }],
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
-  log(`boot ${n}: qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}`)
+  log(`boot ${n}: qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}, state disk ${stateDisk}`)
   const knownHosts = join(dir, 'known_hosts')
   const until = Date.now() + (opts.timeouts?.sshMs ?? 600_000)
   const users = opts.sshUsers ?? ['debian', 'ubuntu']
@@ -187,14 +195,14 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   let version = opts.openclawVersion
 
   /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
-  const bringUp = async (n: number, client: Client, checks: boolean) => {
-    const tg = await startTelegramStandin({ token: client.botToken })
+  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, firstUpdateId?: number) => {
+    const tg = await startTelegramStandin({ token: client.botToken, ...(firstUpdateId !== undefined ? { firstUpdateId } : {}) })
     stops.push(() => tg.close())
     const proxy = await startAvotsProxy(opts.avotsUpstream)
     stops.push(() => proxy.close())
     opts.masker?.add?.(client.botToken)
     opts.masker?.add?.(client.gatewayToken)
-    const b = await bootAs(opts, client, n, tg, proxy, key, forbidden)
+    const b = await bootAs(opts, client, n, tg, proxy, key, forbidden, stateDisk)
     stops.push(() => b.vm.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
     log(`boot ${n}: waiting for cloud-init and first boot (up to ${Math.round(cloudInitMs / 1000)} s)`)
@@ -231,7 +239,14 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     await Promise.race([interrupted, (async () => {
       // ---- first boot: the whole proof
       const first = newClient()
-      const up = await bringUp(1, first, true)
+      // the first client's own disk: blank now, carried to the upgrade boot
+      const firstDisk = await blankStateDisk(join(opts.dir, 'state-1.qcow2'))
+      const up = await bringUp(1, first, true, firstDisk)
+      // what the upgrade must keep: the state's files and secrets, the owner's proof file
+      let kept: StateEvidence | null = null
+      let proof: { path: string; value: string } | null = null
+      // the bot's update sequence: the kept state confirmed updates up to here, and asks only for later ones
+      let nextUpdateId: number | undefined
       if (!up.ok) {
         if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
         else record('stack', { ok: false, detail: up.why }, 0)
@@ -242,6 +257,9 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         await check('owner-exec', async () => {
           const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
           ownerTurnMs = r.turnMs
+          const path = oc.host.proofPath(`owner-exec-${nonce}.txt`)
+          const value = r.ok ? (await oc.host.readSandboxFile(path))?.content.trim() : undefined
+          if (value) proof = { path, value }
           return r
         })
         let strangerId = randomInt(100_000_000, 2_000_000_000)
@@ -260,18 +278,43 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
           const fp = await fingerprintsOf(seen, opts.dir)
           return freshIdentity(identity, opts.buildIdentity, fp)
         })
+        await check('state-disk', () => stateOnDisk(b.ssh, first.ownerId, version))
         await check('egress', () => egressGate({
           shell: sshShell(b.ssh), tg, apiRoot: asSeenByGuest(tg.apiRoot), proxy, forbidden, ownerId: first.ownerId, nonce: `${nonce}e`, turnMs, restartMs: 300_000 * (opts.timeScale ?? 1),
           reboot: () => rebootVm(b.ssh, opts.timeouts?.sshMs ?? 600_000, log),
         }))
+        if (opts.upgrade !== false) {
+          // as an operator moves a client to a new image: the VM shut down cleanly, its disk kept
+          kept = await stateEvidence(b.ssh).catch(() => null)
+          nextUpdateId = tg.nextUpdateId()
+          await poweroffVm(b.vm, b.ssh, 300_000 * (opts.timeScale ?? 1) / 4, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
+        }
       }
       await stopAll()
+
+      // ---- a new root of the same image with the first client's state disk, as that client
+      if (opts.upgrade !== false && up.ok) {
+        const t = performance.now()
+        if (!kept || !proof) {
+          record('upgrade', { ok: false, detail: `nothing to upgrade from: ${!kept ? 'the state of the first boot could not be read' : 'the owner\'s turn on the first boot made no proof file'}` }, 0)
+        } else {
+          const up3 = await bringUp(2, first, false, firstDisk, nextUpdateId)
+          if (!up3.ok) {
+            record('upgrade', { ok: false, detail: `the new root with owner ${first.ownerId}'s state disk did not come up: ${up3.why}` }, msSince(t))
+          } else {
+            const before = kept
+            const earlier = proof
+            await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: randomBytes(8).toString('hex'), turnMs }))
+          }
+        }
+        await stopAll()
+      }
 
       // ---- second boot of the same image: another client; nothing of the first survives
       if (opts.secondBoot !== false && up.ok) {
         const second = newClient()
         const t = performance.now()
-        const up2 = await bringUp(2, second, false)
+        const up2 = await bringUp(3, second, false, await blankStateDisk(join(opts.dir, 'state-3.qcow2')))
         if (!up2.ok) {
           record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
         } else {
@@ -286,7 +329,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     await stopAll()
     await forbidden.close()
   }
-  const wanted = BOOT_CHECKS.filter(c => c !== 'second-boot' || opts.secondBoot !== false)
+  const wanted = BOOT_CHECKS.filter(c => (c !== 'second-boot' || opts.secondBoot !== false) && (c !== 'upgrade' || opts.upgrade !== false))
   const gates = wanted.map(id => results.get(id) ?? { id, ok: false, detail: 'did not run (an earlier step failed)', ms: 0 })
   const report: BootTestReport = {
     ok: gates.every(g => g.ok), openclawVersion: version ?? 'unknown', mode: 'boot', gates, image: opts.image,

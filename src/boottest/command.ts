@@ -48,7 +48,7 @@ export function renderBootReport(r: BootTestReport): string {
 
 export const command: Command = {
   name: 'boot-test',
-  summary: 'boot a captured image as a client VM (cloud-init, owner, stranger, tunnel, secrets, second client)',
+  summary: 'boot a captured image as a client VM (cloud-init, owner, stranger, tunnel, secrets, egress, upgrade with its state disk, second client)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('boot-test', argv, {
@@ -102,7 +102,7 @@ export const command: Command = {
       io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})${accel.accelerator === 'tcg' ? `, clock ${clock.clock} (${clock.why})` : ''}\n`)
       const report = await runBootTest({
         image, pinnedRef, openclawVersion: version, root, dir, accelerator: accel.accelerator, clock, avotsUpstream, avotsApiKey,
-        buildIdentity, secondBoot: !values.once, timeouts, timeScale, masker, signal: abort.signal,
+        buildIdentity, secondBoot: !values.once, upgrade: !values.once, timeouts, timeScale, masker, signal: abort.signal,
         log: line => io.err(masker.mask(`boot-test: ${line}`) + '\n'),
       })
       if (values.json) emitJson(io, JSON.parse(masker.mask(JSON.stringify({ ...report, ok: report.ok }))))

@@ -12,6 +12,16 @@ import { freeLoopbackPort } from '../loopback.ts'
 import { runOk, startDaemon, tail, type Daemon } from '../proc/run.ts'
 import { acceleratorArgs, type Accelerator, type TcgClock } from '../vm/accelerator.ts'
 
+/** The serial a client's state disk carries (first boot finds it as /dev/disk/by-id/virtio-openclaw-state). */
+export const STATE_DISK_SERIAL = 'openclaw-state'
+
+/** A blank state disk for a client's VM: first boot formats it. */
+export async function blankStateDisk(file: string, sizeGiB = 4): Promise<string> {
+  rmSync(file, { force: true })
+  await runOk('qemu-img', ['create', '-q', '-f', 'qcow2', file, `${sizeGiB}G`], { rule: 'boot-test.state-disk', what: 'qemu-img create (state disk)' })
+  return file
+}
+
 /** qemu user networking: this machine's loopback as a guest sees it. */
 export const QEMU_HOST_ADDR = '10.0.2.2'
 
@@ -38,6 +48,11 @@ export interface ClientVmSpec {
   sshPublicKey: string
   memoryMiB?: number
   cpus?: number
+  /**
+   * the client's state disk (a qcow2 the VM keeps across images), attached as a
+   * virtio disk with serial `openclaw-state`, as an operator attaches it (docs/state.md)
+   */
+  stateDisk?: string
   /** qemu guestfwd rules: a guest address:port to a host loopback port */
   guestfwd?: { addr: string; port: number; hostPort: number }[]
   signal?: AbortSignal
@@ -91,8 +106,10 @@ export async function bootClientVm(spec: ClientVmSpec): Promise<ClientVm> {
     ...acceleratorArgs(spec.accelerator, process.env, spec.clock ?? 'real'), '-smp', String(spec.cpus ?? 2), '-m', String(spec.memoryMiB ?? 4096),
     '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-vga', 'none',
     '-serial', `file:${serialLog}`,
-    '-drive', `file=${overlay},if=virtio,format=qcow2,discard=unmap`,
+    // the image's disk boots, always first: a blank state disk beside it must not be tried before it
+    '-drive', `file=${overlay},if=none,id=root,format=qcow2,discard=unmap`, '-device', 'virtio-blk-pci,drive=root,bootindex=0',
     '-drive', `file=${iso},media=cdrom,readonly=on`,
+    ...(spec.stateDisk ? ['-drive', `file=${spec.stateDisk},if=none,id=state,format=qcow2,discard=unmap`, '-device', `virtio-blk-pci,drive=state,serial=${STATE_DISK_SERIAL}`] : []),
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
   ], { ...(spec.signal ? { signal: spec.signal } : {}) })
   const serialTail = (lines = 15) => existsSync(serialLog)

@@ -36,6 +36,12 @@ export async function ownerExec(opts: {
   ownerId: number
   nonce: string
   timeoutMs: number
+  /**
+   * true (the default): the turn must open a fresh session. false: the owner's
+   * earlier session may go on (an upgraded VM that kept the client's state);
+   * the new random value still has to be made in the sandbox by this turn.
+   */
+  freshSession?: boolean
 }): Promise<OwnerExecResult> {
   const { host, tg, proxy, ownerId, nonce } = opts
   const proof = host.proofPath(`owner-exec-${nonce}.txt`)
@@ -57,7 +63,8 @@ export async function ownerExec(opts: {
     problems.push(turn.calls.length ? `${turn.calls.length} model call(s), none carrying the DM` : 'no model call')
   } else {
     const history = first.messages.filter(m => m.role === 'assistant' || m.role === 'tool')
-    if (history.length) problems.push(`session not fresh: first model call already holds ${history.length} assistant/tool message(s)`)
+    if (history.length && opts.freshSession !== false) problems.push(`session not fresh: first model call already holds ${history.length} assistant/tool message(s)`)
+    if (opts.freshSession === false) facts.push(`the first model call carried ${history.length} earlier assistant/tool message(s)`)
     if (!first.tools.includes('exec')) facts.push(`exec not offered to the owner (offered: ${first.tools.join(', ') || 'none'})`)
   }
   const errors = turn.calls.filter(c => c.status >= 400 || c.error)

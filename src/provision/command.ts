@@ -41,6 +41,7 @@ export const command: Command = {
       'telegram-api-root': { type: 'string' },
       'allow-egress': { type: 'string', multiple: true },
       'no-egress-allowlist': { type: 'boolean', default: false },
+      'state-disk': { type: 'string' },
     }, usage)
     if (values['no-egress-allowlist'] && values['allow-egress']?.length) throw usageError(`clawbake user-data: --no-egress-allowlist and --allow-egress exclude each other\nusage: ${usage}`, 'user-data.egress')
     const egressAllow = values['no-egress-allowlist'] ? EGRESS_OFF : await allowEgressEntries(values['allow-egress'] ?? [])
@@ -53,11 +54,13 @@ export const command: Command = {
       ...(values['avots-base-url'] ?? io.env.AVOTS_BASE_URL ? { avotsBaseUrl: (values['avots-base-url'] ?? io.env.AVOTS_BASE_URL ?? '').trim() } : {}),
       ...(values['telegram-api-root'] ? { telegramApiRoot: values['telegram-api-root'].trim() } : {}),
       egressAllow,
+      ...(values['state-disk'] ? { stateDisk: values['state-disk'] } : {}),
     })
     if (egressAllow === EGRESS_OFF) io.err('user-data: WARNING: the egress allowlist is OFF (--no-egress-allowlist, recorded as EGRESS_ALLOW=off): the agent may reach any host\n')
     if (values.json) emitJson(io, { ok: true, owner: values.owner, userData: text })
     else io.out(text)
     io.err(`user-data: valid cloud-config for owner ${values.owner} (contains secrets: pass it to the VM, do not commit or log it)\n`)
+    io.err(`user-data: the client's agent is kept across images only on a state disk: ${values['state-disk'] ? `first boot uses ${values['state-disk']}` : 'attach one with serial or label openclaw-state, or give --state-disk (docs/state.md)'}\n`)
     return 0
   },
 }

@@ -25,12 +25,16 @@ export interface ClientValues {
   telegramApiRoot?: string
   /** EGRESS_ALLOW: extra egress entries (egress.ts), or `off` by explicit choice; unset: the defaults only */
   egressAllow?: string[] | typeof EGRESS_OFF
+  /** STATE_DISK: the client's state disk by device path, where neither its label nor its serial finds it (docs/state.md) */
+  stateDisk?: string
 }
 
 export const OWNER_ID = /^[1-9][0-9]{0,19}$/
 export const BOT_TOKEN = /^[0-9]{5,}:[A-Za-z0-9_-]{30,}$/
 const PRINTABLE = /^[!-~]{8,}$/
 const GATEWAY_TOKEN = /^[A-Za-z0-9._~-]{32,}$/
+/** the same rule as first-boot.sh's: a device path under /dev */
+export const STATE_DISK = /^\/dev\/[A-Za-z0-9/._:-]+$/
 
 /** The same checks first-boot.sh makes, made here first so a bad value never reaches a VM. */
 export function assertClientValues(v: ClientValues): void {
@@ -38,6 +42,7 @@ export function assertClientValues(v: ClientValues): void {
   if (!PRINTABLE.test(v.avotsApiKey)) throw new ClawbakeError('the avots API key is missing or malformed (give --avots-key-file F or AVOTS_API_KEY)', { field: 'AVOTS_API_KEY', rule: 'user-data.avots-key' }, 2)
   if (!BOT_TOKEN.test(v.telegramBotToken)) throw new ClawbakeError('the Telegram bot token is missing or malformed, expected <digits>:<token> (give --telegram-token-file F or TELEGRAM_BOT_TOKEN)', { field: 'TELEGRAM_BOT_TOKEN', rule: 'user-data.telegram-token' }, 2)
   if (v.gatewayToken && !GATEWAY_TOKEN.test(v.gatewayToken)) throw new ClawbakeError('OPENCLAW_GATEWAY_TOKEN must be at least 32 characters of [A-Za-z0-9._~-] (or unset: first boot generates one)', { field: 'OPENCLAW_GATEWAY_TOKEN', rule: 'user-data.gateway-token' }, 2)
+  if (v.stateDisk !== undefined && (!STATE_DISK.test(v.stateDisk) || v.stateDisk.includes('..'))) throw new ClawbakeError(`--state-disk must be a device path under /dev (e.g. /dev/nvme1n1, /dev/disk/by-id/...), got ${JSON.stringify(v.stateDisk)}`, { field: 'STATE_DISK (--state-disk)', rule: 'user-data.state-disk' }, 2)
   for (const [value, field, rule] of [[v.avotsBaseUrl, 'AVOTS_BASE_URL (--avots-base-url)', 'user-data.avots-base-url'], [v.telegramApiRoot, 'TELEGRAM_API_ROOT (--telegram-api-root)', 'user-data.telegram-api-root']] as const) {
     const why = value === undefined ? null : endpointProblem(value)
     if (why) throw new ClawbakeError(why, { field, rule }, 2)
@@ -85,6 +90,7 @@ export async function buildUserData(root: string, values: ClientValues): Promise
     `OPENCLAW_GATEWAY_TOKEN=${values.gatewayToken}`,
     ...(values.avotsBaseUrl ? [`AVOTS_BASE_URL=${normalizeEndpoint(values.avotsBaseUrl)}`] : []),
     ...(values.telegramApiRoot ? [`TELEGRAM_API_ROOT=${normalizeEndpoint(values.telegramApiRoot)}`] : []),
+    ...(values.stateDisk ? [`STATE_DISK=${values.stateDisk}`] : []),
     ...(values.egressAllow === EGRESS_OFF || values.egressAllow?.length ? [`EGRESS_ALLOW=${values.egressAllow === EGRESS_OFF ? EGRESS_OFF : values.egressAllow.join(',')}`] : []),
   ]
   entry.set('content', lines.join('\n') + '\n')

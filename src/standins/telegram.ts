@@ -76,6 +76,8 @@ export interface TelegramStandin {
   confirmed(updateId: number): boolean
   /** number of getUpdates calls answered so far */
   polls(): number
+  /** the update_id the next update gets (a later stand-in for the same bot goes on from it) */
+  nextUpdateId(): number
   close(): Promise<void>
 }
 
@@ -86,6 +88,12 @@ export interface TelegramStandinOptions {
   /** 127.0.0.1 (default); never a public address */
   host?: string
   port?: number
+  /**
+   * the first update_id: Telegram numbers a bot's updates in one rising sequence, and a client
+   * that confirmed update N never asks for an earlier one again; the same bot's next stand-in
+   * (its VM rebooted onto a kept state) goes on from the last one's nextUpdateId()
+   */
+  firstUpdateId?: number
 }
 
 interface Waiter {
@@ -104,7 +112,7 @@ export async function startTelegramStandin(opts: TelegramStandinOptions): Promis
   const pending: TelegramUpdate[] = []
   const deliveredIds = new Set<number>()
   let confirmedBelow = 0
-  let nextUpdateId = 100_000 + Math.floor(Math.random() * 1000)
+  let nextUpdateId = opts.firstUpdateId ?? 100_000 + Math.floor(Math.random() * 1000)
   let nextMessageId = 1
   const chats = new Map<number, TelegramChat>()
   const messages = new Map<string, TelegramMessage>()
@@ -321,6 +329,7 @@ export async function startTelegramStandin(opts: TelegramStandinOptions): Promis
     delivered: id => deliveredIds.has(id),
     confirmed: id => id < confirmedBelow,
     polls: () => pollCount,
+    nextUpdateId: () => nextUpdateId,
     async close() {
       if (closed) return
       closed = true

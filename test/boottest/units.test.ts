@@ -73,7 +73,7 @@ t.test('the VM sockets the admin-tunnel gate reads over SSH (`ss -Hltun -p` outp
 })
 
 t.test('the report names every check; a failure line lists the failed ones', async t => {
-  t.same([...BOOT_CHECKS], ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'egress', 'second-boot'])
+  t.same([...BOOT_CHECKS], ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'state-disk', 'egress', 'upgrade', 'second-boot'])
   t.ok(bootTimeouts('tcg').timeouts.readyMs! > bootTimeouts('kvm').timeouts.readyMs!, 'an emulated CPU gets longer')
   const line = failedChecks({ ok: false, openclawVersion: 'x', mode: 'boot', image: 'i', accelerator: 'tcg', timings: [], wallMs: 1, identity: null, dir: 'd', gates: [{ id: 'cloud-init', ok: false, detail: 'status error', ms: 0 }, { id: 'stack', ok: true, detail: 'fine', ms: 0 }] })
   t.equal(line, 'cloud-init (status error)')

@@ -70,3 +70,21 @@ t.test('getUpdates is refused while a webhook is set', async t => {
   await call(tg.apiRoot, 'deleteWebhook')
   t.equal((await call(tg.apiRoot, 'getUpdates')).status, 200)
 })
+
+t.test('update_ids rise in one sequence per bot: the same bot\'s next stand-in goes on from the last one', async t => {
+  const a = await startTelegramStandin({ token })
+  const u1 = a.sendDm({ id: 777 }, 'before the upgrade')
+  const u2 = a.sendDm({ id: 777 }, 'still before')
+  t.equal(u2.update_id, u1.update_id + 1)
+  // the client confirms both, as a gateway does, and keeps that offset in its state
+  const offset = u2.update_id + 1
+  t.same((await call(a.apiRoot, 'getUpdates', { offset, timeout: 0 })).body, { ok: true, result: [] })
+  t.equal(a.nextUpdateId(), offset)
+  await a.close()
+  const b = await startTelegramStandin({ token, firstUpdateId: a.nextUpdateId() })
+  t.teardown(() => b.close())
+  const u3 = b.sendDm({ id: 777 }, 'after the upgrade')
+  t.equal(u3.update_id, offset, 'the sequence goes on')
+  const got = await call(b.apiRoot, 'getUpdates', { offset, timeout: 0 })
+  t.same(got.body.result.map((u: { update_id: number }) => u.update_id), [u3.update_id], 'a client that kept its offset gets the new DM')
+})

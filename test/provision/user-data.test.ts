@@ -169,3 +169,23 @@ t.test('a plaintext secret in the shipped config, or a malformed owner: refused 
   t.equal(owner.code, 2)
   t.same([owner.json().error.rule, owner.json().error.field], ['user-data.owner', 'OWNER_TELEGRAM_ID (--owner)'])
 })
+
+t.test('--state-disk: rendered as STATE_DISK for first boot; anything but a /dev path is refused, naming field and rule', async t => {
+  const root = tempTree(t)
+  const s = secrets(t)
+  const env = { CLAWBAKE_ROOT: root, AVOTS_API_KEY: s.avots, TELEGRAM_BOT_TOKEN: s.telegram, AVOTS_BASE_URL: '' }
+  const r = await clawbake(['user-data', '--owner', '4242', '--state-disk', '/dev/nvme1n1'], { cwd: root, env })
+  t.equal(r.code, 0, r.stderr)
+  t.match(clientEnv(r.stdout), /^STATE_DISK=\/dev\/nvme1n1$/m)
+  t.match(r.stderr, /first boot uses \/dev\/nvme1n1/)
+  t.match(readFileSync(join(root, 'packer/files/first-boot.sh'), 'utf8'), /^    STATE_DISK\)/m, 'first-boot.sh reads STATE_DISK')
+  const none = await clawbake(['user-data', '--owner', '4242'], { cwd: root, env })
+  t.notMatch(clientEnv(none.stdout), /STATE_DISK/, 'without it, first boot looks for the label or serial openclaw-state')
+  t.match(none.stderr, /attach one with serial or label openclaw-state, or give --state-disk \(docs\/state\.md\)/)
+  for (const bad of ['sdb', '/dev/sdb; rm -rf /', '/dev/../etc/passwd', '/tmp/disk']) {
+    const b = await clawbake(['user-data', '--owner', '4242', '--state-disk', bad], { cwd: root, env })
+    t.equal(b.code, 2, bad)
+    t.match(b.stderr, /STATE_DISK \(--state-disk\): \[user-data\.state-disk\] --state-disk must be a device path under \/dev/, bad)
+    t.equal(b.stdout, '', 'nothing printed')
+  }
+})

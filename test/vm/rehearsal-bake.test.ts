@@ -103,7 +103,7 @@ t.test('the gate report was made inside the VM and every gate passed', async t =
   t.match(byId['stranger-refused'], /no model call/)
 })
 
-t.test('the boot test: the captured image booted twice as a client\'s VM, every check passed', async t => {
+t.test('the boot test: the captured image booted as a client\'s VM, upgraded onto a new root with its state disk, and booted for another client; every check passed', async t => {
   const r = out?.bootTest
   t.equal(r?.ok, true, `boot test passed\n${evidence}`)
   t.equal(r?.mode, 'boot')
@@ -120,6 +120,15 @@ t.test('the boot test: the captured image booted twice as a client\'s VM, every 
   t.match(byId.egress, /refused_\w+ [1-9]\d*/, 'the allowlist\'s own counters counted the refusals')
   t.match(byId['client-secrets'], /openclaw-forget-user-data\.service ran \(forget-user-data: removed/, 'the unit ran and said what it removed')
   t.match(byId['second-boot'], /the first owner \d+ DMs it: .*no model call/)
+  t.match(byId['state-disk'], /\/opt\/openclaw\/state is \/dev\/vd[a-z]\[\/openclaw\] and \/srv\/openclaw-sandbox is \/dev\/vd[a-z]\[\/sandbox-home\]/, 'the state and the sandbox home are on the client\'s disk')
+  t.match(byId['state-disk'], new RegExp(`recorded for owner \\d+, OpenClaw ${TAG.replace(/\./g, '\\.')}`))
+  t.match(byId.upgrade, new RegExp(`first boot adopted owner \\d+'s state from OpenClaw ${TAG.replace(/\./g, '\\.')}`), 'the new root adopted the first client\'s state')
+  t.match(byId.upgrade, /the state from before is saved \(pre-upgrade\//)
+  t.match(byId.upgrade, /all [1-9]\d* files of the state kept/)
+  t.match(byId.upgrade, /the same secrets and gateway token/)
+  t.match(byId.upgrade, /the earlier proof file \/srv\/openclaw-sandbox\/owner-exec-[0-9a-f]+\.txt is still there/)
+  t.match(byId.upgrade, /the earlier session is kept \(agents\//)
+  t.match(byId.upgrade, /the owner is answered after the upgrade: .*value [0-9a-f]{24} made and written to/, 'a tool ran in the sandbox for the same owner')
   t.ok(existsSync(join(out.runDir, 'boot-test', 'boot-test-report.json')), 'the boot test\'s report is kept in the run directory')
 })
 
