@@ -111,6 +111,10 @@ if [ "$on_disk" = 1 ]; then
   if [ "$kind" = existing ]; then
     adopted=$(bash "$root/state-disk.sh" adopt "$state_mnt" "$OWNER_TELEGRAM_ID" "$image_release") || die "the state disk is not adopted (above): the stack stays stopped"
     [ -f "$state_mnt/openclaw/.env" ] || die "the adopted state has no openclaw/.env: the stack stays stopped"
+    # OpenClaw's cache of the resolved providers (agents/<agent>/agent/models.json: endpoint and
+    # key, from openclaw.json and .env) is made anew from the image's config and this user-data's
+    # endpoints; the saved copy keeps the old one. Left in place, it sends model calls to the old endpoint.
+    find "$state_mnt/openclaw/agents" -path '*/agent/models.json' -type f -delete 2>/dev/null || true
   fi
   mkdir -p "$state_mnt/openclaw" "$state_mnt/sandbox-home"
   # the V8 code cache belongs to the image (its OpenClaw's code), not to the client

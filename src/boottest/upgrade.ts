@@ -66,8 +66,11 @@ export interface StateEvidence {
   envSha256: string
 }
 
-/** Files a running OpenClaw or SQLite may remove on its own: locks, pids, sockets, write-ahead logs, temp files. */
-const VOLATILE = /(^|\/)(\.compile-cache|tmp)\/|\.(lock|pid|sock|tmp)$|-(wal|shm|journal)$/
+/**
+ * Files a running OpenClaw or SQLite may remove on its own (locks, pids, sockets, write-ahead logs, temp
+ * files), and OpenClaw's provider cache, which first boot makes anew on an adopted state (first-boot.sh).
+ */
+const VOLATILE = /(^|\/)(\.compile-cache|tmp)\/|\.(lock|pid|sock|tmp)$|-(wal|shm|journal)$|(^|\/)agent\/models\.json$/
 
 export async function stateEvidence(ssh: Ssh): Promise<StateEvidence> {
   // the secrets only: the endpoints in .env are the user-data's of each boot
@@ -117,6 +120,11 @@ export async function upgradeVerdict(opts: {
   if (!copies) problems.push(`no copy saved before the adoption (${STATE_MOUNT}/pre-upgrade is empty)`)
   else facts.push(`the state from before is saved (pre-upgrade/${copies.split(' ')[0]})`)
 
+  // the owner's turn first: the state is compared as the running agent keeps it
+  const turn = await ownerExec({ host: opts.host, tg: opts.tg, proxy: opts.proxy, ownerId: opts.ownerId, nonce: opts.nonce, timeoutMs: opts.turnMs, freshSession: false })
+  if (!turn.ok) problems.push(`the owner after the upgrade: ${turn.detail}`)
+  else facts.push(`the owner is answered after the upgrade: ${turn.detail}`)
+
   const after = await stateEvidence(ssh)
   const lost = opts.before.files.filter(f => !after.files.includes(f))
   if (lost.length) problems.push(`${lost.length} of the state's ${opts.before.files.length} file(s) are gone: ${lost.slice(0, 8).join(', ')}`)
@@ -132,8 +140,5 @@ export async function upgradeVerdict(opts: {
   if (!sessionFiles.length) problems.push(`no session of the state holds the earlier turn's value ${opts.proof.value}`)
   else facts.push(`the earlier session is kept (${sessionFiles.map(f => f.replace(`${STATE}/`, '')).join(', ')})`)
 
-  const turn = await ownerExec({ host: opts.host, tg: opts.tg, proxy: opts.proxy, ownerId: opts.ownerId, nonce: opts.nonce, timeoutMs: opts.turnMs, freshSession: false })
-  if (!turn.ok) problems.push(`the owner after the upgrade: ${turn.detail}`)
-  else facts.push(`the owner is answered after the upgrade: ${turn.detail}`)
   return problems.length ? fail(`${problems.join('; ')}${facts.length ? ` (${facts.join('; ')})` : ''}`) : pass(facts.join('; '))
 }
