@@ -195,8 +195,8 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   let version = opts.openclawVersion
 
   /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
-  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, firstUpdateId?: number) => {
-    const tg = await startTelegramStandin({ token: client.botToken, ...(firstUpdateId !== undefined ? { firstUpdateId } : {}) })
+  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, from?: { updateId: number; messageId: number }) => {
+    const tg = await startTelegramStandin({ token: client.botToken, ...(from ? { firstUpdateId: from.updateId, firstMessageId: from.messageId } : {}) })
     stops.push(() => tg.close())
     const proxy = await startAvotsProxy(opts.avotsUpstream)
     stops.push(() => proxy.close())
@@ -245,8 +245,8 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
       // what the upgrade must keep: the state's files and secrets, the owner's proof file
       let kept: StateEvidence | null = null
       let proof: { path: string; value: string } | null = null
-      // the bot's update sequence: the kept state confirmed updates up to here, and asks only for later ones
-      let nextUpdateId: number | undefined
+      // the bot's update and message ids: the kept state confirmed and dispatched those up to here
+      let sequence: { updateId: number; messageId: number } | undefined
       if (!up.ok) {
         if (!results.has('cloud-init')) record('cloud-init', { ok: false, detail: up.why }, 0)
         else record('stack', { ok: false, detail: up.why }, 0)
@@ -286,7 +286,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         if (opts.upgrade !== false) {
           // as an operator moves a client to a new image: the VM shut down cleanly, its disk kept
           kept = await stateEvidence(b.ssh).catch(() => null)
-          nextUpdateId = tg.nextUpdateId()
+          sequence = tg.sequence()
           await poweroffVm(b.vm, b.ssh, 300_000 * (opts.timeScale ?? 1) / 4, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
         }
       }
@@ -298,7 +298,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         if (!kept || !proof) {
           record('upgrade', { ok: false, detail: `nothing to upgrade from: ${!kept ? 'the state of the first boot could not be read' : 'the owner\'s turn on the first boot made no proof file'}` }, 0)
         } else {
-          const up3 = await bringUp(2, first, false, firstDisk, nextUpdateId)
+          const up3 = await bringUp(2, first, false, firstDisk, sequence)
           if (!up3.ok) {
             record('upgrade', { ok: false, detail: `the new root with owner ${first.ownerId}'s state disk did not come up: ${up3.why}` }, msSince(t))
           } else {

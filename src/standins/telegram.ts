@@ -76,8 +76,11 @@ export interface TelegramStandin {
   confirmed(updateId: number): boolean
   /** number of getUpdates calls answered so far */
   polls(): number
-  /** the update_id the next update gets (a later stand-in for the same bot goes on from it) */
-  nextUpdateId(): number
+  /**
+   * where the next stand-in for the same bot goes on from: Telegram never hands out an update_id
+   * or a chat's message_id twice, and OpenClaw keeps both (its offset, its dispatch dedupe) in its state
+   */
+  sequence(): { updateId: number; messageId: number }
   close(): Promise<void>
 }
 
@@ -94,6 +97,8 @@ export interface TelegramStandinOptions {
    * (its VM rebooted onto a kept state) goes on from the last one's nextUpdateId()
    */
   firstUpdateId?: number
+  /** the first message_id, likewise (OpenClaw drops a message whose id it dispatched before) */
+  firstMessageId?: number
 }
 
 interface Waiter {
@@ -113,7 +118,7 @@ export async function startTelegramStandin(opts: TelegramStandinOptions): Promis
   const deliveredIds = new Set<number>()
   let confirmedBelow = 0
   let nextUpdateId = opts.firstUpdateId ?? 100_000 + Math.floor(Math.random() * 1000)
-  let nextMessageId = 1
+  let nextMessageId = opts.firstMessageId ?? 1
   const chats = new Map<number, TelegramChat>()
   const messages = new Map<string, TelegramMessage>()
   const callLog: BotCall[] = []
@@ -329,7 +334,7 @@ export async function startTelegramStandin(opts: TelegramStandinOptions): Promis
     delivered: id => deliveredIds.has(id),
     confirmed: id => id < confirmedBelow,
     polls: () => pollCount,
-    nextUpdateId: () => nextUpdateId,
+    sequence: () => ({ updateId: nextUpdateId, messageId: nextMessageId }),
     async close() {
       if (closed) return
       closed = true

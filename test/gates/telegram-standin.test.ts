@@ -71,7 +71,7 @@ t.test('getUpdates is refused while a webhook is set', async t => {
   t.equal((await call(tg.apiRoot, 'getUpdates')).status, 200)
 })
 
-t.test('update_ids rise in one sequence per bot: the same bot\'s next stand-in goes on from the last one', async t => {
+t.test('update_ids and message_ids are never handed out twice: the same bot\'s next stand-in goes on from the last one', async t => {
   const a = await startTelegramStandin({ token })
   const u1 = a.sendDm({ id: 777 }, 'before the upgrade')
   const u2 = a.sendDm({ id: 777 }, 'still before')
@@ -79,12 +79,13 @@ t.test('update_ids rise in one sequence per bot: the same bot\'s next stand-in g
   // the client confirms both, as a gateway does, and keeps that offset in its state
   const offset = u2.update_id + 1
   t.same((await call(a.apiRoot, 'getUpdates', { offset, timeout: 0 })).body, { ok: true, result: [] })
-  t.equal(a.nextUpdateId(), offset)
+  t.same(a.sequence(), { updateId: offset, messageId: u2.message!.message_id + 1 })
   await a.close()
-  const b = await startTelegramStandin({ token, firstUpdateId: a.nextUpdateId() })
+  const b = await startTelegramStandin({ token, firstUpdateId: a.sequence().updateId, firstMessageId: a.sequence().messageId })
   t.teardown(() => b.close())
   const u3 = b.sendDm({ id: 777 }, 'after the upgrade')
   t.equal(u3.update_id, offset, 'the sequence goes on')
+  t.ok(u3.message!.message_id > u2.message!.message_id, 'a new message id: OpenClaw drops a message id it dispatched before')
   const got = await call(b.apiRoot, 'getUpdates', { offset, timeout: 0 })
   t.same(got.body.result.map((u: { update_id: number }) => u.update_id), [u3.update_id], 'a client that kept its offset gets the new DM')
 })
