@@ -38,7 +38,7 @@ import { startTelegramStandin, type TelegramStandin } from '../standins/telegram
 import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
-import { asSeenByGuest, blankStateDisk, bootClientVm, QEMU_HOST_ADDR, type ClientVm } from './vm.ts'
+import { asSeenByGuest, blankStateDisk, bootClientVm, type ClientVm } from './vm.ts'
 import { poweroffVm, stateEvidence, stateOnDisk, upgradeVerdict, type StateEvidence } from './upgrade.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
@@ -124,7 +124,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
     avotsApiKey: opts.avotsApiKey,
     telegramBotToken: client.botToken,
     gatewayToken: client.gatewayToken,
-    avotsBaseUrl: `http://${QEMU_HOST_ADDR}:${new URL(proxy.baseUrl).port}`,
+    avotsBaseUrl: asSeenByGuest(proxy.baseUrl),
     telegramApiRoot: asSeenByGuest(tg.apiRoot),
   })
   if (opts.editUserData) userData = opts.editUserData(userData)
