@@ -34,14 +34,22 @@ export interface GateResult {
   id: string
   ok: boolean
   detail: string
+  /** the gate's duration on the clock where it ran (in a VM: the guest's) */
   ms: number
+  /** when its result reached the bake host, on the host's clock (a bake's report of record) */
+  hostAt?: string
 }
+
+/** the clock a gate run's own durations were measured on */
+export type GuestClock = 'host' | 'kvm' | 'tcg-real' | 'tcg-instructions' | 'cloud'
 
 export interface GateReport {
   ok: boolean
   openclawVersion: string
   /** where the gates ran: `vm` (inside the build VM, against the shipped stack), `boot` (a fresh client VM of the captured image) or `local` */
   mode?: 'local' | 'vm' | 'boot'
+  /** the run on the bake host's clock, and the clock the gates' own `ms` were measured on (a bake's report of record) */
+  host?: { startedAt: string; finishedAt: string; guestClock: GuestClock }
   gates: GateResult[]
 }
 

@@ -48,6 +48,14 @@ t.test('rehearsal: publishes a catalog entry whose digest equals the pin; re-run
   t.equal(catalog.entries.at(-1).digest, pin.digest, 'catalog digest == pin')
   t.equal(catalog.entries.at(-1).gates.ok, true)
   t.same(catalog.entries.at(-1).gates.gates.map((g: { id: string }) => g.id), [...gatesFor('local')], 'every gate that needs no VM ran, in order')
+  const host = catalog.entries.at(-1).gates.host as { startedAt: string; finishedAt: string; guestClock: string }
+  t.equal(host?.guestClock, 'host', 'the report of record says which clock the gates timed themselves on')
+  const bakeStarted = Date.parse(catalog.entries.at(-1).bakeStartedAt)
+  const published = Date.parse(catalog.entries.at(-1).publishedAt)
+  t.ok(bakeStarted <= Date.parse(host.startedAt) && Date.parse(host.startedAt) <= Date.parse(host.finishedAt) && Date.parse(host.finishedAt) <= published, `the gate run's host times lie inside the bake (${host.startedAt} .. ${host.finishedAt})`)
+  for (const g of catalog.entries.at(-1).gates.gates as { id: string; hostAt?: string }[]) {
+    t.ok(g.hostAt && Date.parse(g.hostAt) >= Date.parse(host.startedAt) && Date.parse(g.hostAt) <= Date.parse(host.finishedAt), `${g.id}: its result's host time ${g.hostAt} is inside the run`)
+  }
   t.ok(existsSync(join(root, 'catalog', 'notes', '2026.9.6.md')))
 
   t.notOk(r.stdout.includes(avots.apiKey) || r.stderr.includes(avots.apiKey), 'key not in output')

@@ -94,6 +94,9 @@ t.test('the gate report was made inside the VM and every gate passed', async t =
   t.same(gates?.gates?.map((g: Gate) => g.id), [...GATE_IDS])
   for (const g of gates?.gates ?? []) t.ok(g.ok, `${g.id} (${secs(g.ms)}): ${g.detail}`)
   for (const g of gates?.gates ?? []) t.comment(`  gate ${g.id.padEnd(18)} ${secs(g.ms).padStart(7)}`)
+  const clock = /, clock (real|instructions) /.exec(out?.stages?.find((x: { stage: string }) => x.stage === 'prepare')?.detail ?? '')?.[1]
+  t.equal(gates?.host?.guestClock, accelerator === 'kvm' ? 'kvm' : `tcg-${clock}`, 'the report says which clock the gates timed themselves on')
+  for (const g of gates?.gates ?? []) t.ok(g.hostAt && g.hostAt >= gates.host.startedAt && g.hostAt <= gates.host.finishedAt && gates.host.finishedAt <= entry?.publishedAt, `${g.id}: result reached the host at ${g.hostAt}, inside the run and before publish`)
   const byId = Object.fromEntries((gates?.gates ?? []).map((g: Gate) => [g.id, g.detail]))
   t.match(byId['owner-exec'], /written to \/srv\/openclaw-sandbox\/owner-exec-[0-9a-f]+\.txt by sandbox/, 'the nonce file was made by the shipped sandbox user')
   t.match(byId['owner-exec'], /state dir \/opt\/openclaw\/state/, 'against the shipped layout')

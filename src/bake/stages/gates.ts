@@ -11,10 +11,13 @@ import type { CatalogArtifact } from '../../publish/catalog.ts'
 import { assertGatesPassed } from '../../publish/publish.ts'
 import { assertSchema } from '../../schema/assert.ts'
 import type { GateReport, ResolvedImage } from '../contract.ts'
-import { gatesFor } from '../../gates/gate.ts'
+import { gatesFor, type GuestClock } from '../../gates/gate.ts'
 import { MANIFEST_SCHEMA } from '../defaults.ts'
 import type { Masker } from '../mask.ts'
-import type { Builder, PackerResult } from '../packer.ts'
+import { withHostTimes } from '../gate-times.ts'
+import type { Builder } from '../packer.ts'
+import type { Built } from './build.ts'
+import type { Prepared } from './prepare.ts'
 import { pinnedRef } from './resolve.ts'
 import type { RunDir } from './run-dir.ts'
 import { stage, type BakeContext } from './stage.ts'
@@ -30,11 +33,12 @@ interface PackerManifest {
   last_run_uuid: string
 }
 
-export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build }: { resolve: ResolvedImage; 'run-dir': RunDir; build: PackerResult }) => {
+export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build, prepare }: { resolve: ResolvedImage; 'run-dir': RunDir; build: Built; prepare: Prepared }) => {
   const { req, masker, tag, root } = ctx
   const { manifestPath, reportPath } = run
   if (req.signal?.aborted) throw new ClawbakeError('interrupted: Packer was stopped (it stops the VM and removes what it made); nothing was published', { rule: 'bake.interrupted' }, 2)
-  const report = readGateReport(reportPath, masker)
+  const read = readGateReport(reportPath, masker)
+  const report = read && withHostTimes(read, build.gateStamps, guestClockOf(req.builder, prepare))
   const reportLeaked = existsSync(reportPath) && masker.mask(readFileSync(reportPath, 'utf8')) !== readFileSync(reportPath, 'utf8')
   ctx.outcome.gates = report
   if (build.code !== 0) buildFailed(ctx, run, build, report)
@@ -56,13 +60,21 @@ export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build
   return { value: { report, artifact } satisfies Gated, detail: `${report.gates.length}/${report.gates.length} passed (OpenClaw ${report.openclawVersion}): ${custom.gate_summary ?? ''}` }
 })
 
+/** the clock the gates' own durations ran on: this machine (null builder), the build VM's accelerator and TCG clock, or a cloud instance */
+function guestClockOf(builder: Builder, prepare: Prepared): GuestClock {
+  if (builder === 'null') return 'host'
+  if (builder !== 'qemu') return 'cloud'
+  if (prepare.accelerator === 'kvm') return 'kvm'
+  return prepare.clock?.clock === 'instructions' ? 'tcg-instructions' : 'tcg-real'
+}
+
 /** The gates this build ran and must have passed: all of them, or a rehearsal's `--rehearsal-gates` (which never publishes). */
 export function requiredGates(ctx: BakeContext): readonly string[] {
   return ctx.req.onlyGates?.length ? ctx.req.onlyGates : gatesFor(ctx.req.builder === 'null' ? 'local' : 'vm')
 }
 
 /** Why the build failed, most specific first: a failed gate, the gate run's status, Packer's errors (and the serial console). */
-function buildFailed(ctx: BakeContext, run: RunDir, build: PackerResult, report: GateReport | null): never {
+function buildFailed(ctx: BakeContext, run: RunDir, build: Built, report: GateReport | null): never {
   const { masker } = ctx
   const statusPath = join(run.dir, 'gate-status')
   const gateStatus = existsSync(statusPath) ? masker.mask(readFileSync(statusPath, 'utf8').split('\n')[0] ?? '') : 'no gate status (the gate run did not finish)'
