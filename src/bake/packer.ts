@@ -3,8 +3,6 @@
 // is masked before it reaches the screen or the run log (Packer 1.6.6 prints
 // sensitive variables in clear). Secrets reach Packer only as PKR_VAR_*
 // environment variables, never on its command line.
-import { accessSync, constants, existsSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
 import { ClawbakeError } from '../errors.ts'
 import type { Masker } from './mask.ts'
 import { describePackerEvent, parsePackerLine, type PackerEvent } from './machine-readable.ts'
@@ -19,25 +17,6 @@ export function packerSource(builder: Builder): string {
   return builder === 'null' ? 'null.rehearsal' : `${builder}.ubuntu`
 }
 
-/** An executable on PATH, or null. */
-export function which(name: string, env: Record<string, string | undefined>): string | null {
-  if (name.includes('/')) return isExecutable(name) ? name : null
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue
-    const p = join(dir, name)
-    if (isExecutable(p)) return p
-  }
-  return null
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK)
-    return existsSync(p)
-  } catch {
-    return false
-  }
-}
 
 /**
  * The environment Packer runs with: no update check (CHECKPOINT_DISABLE, no

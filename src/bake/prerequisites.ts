@@ -5,7 +5,8 @@ import { lookup } from 'node:dns/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { envError } from '../errors.ts'
-import { packerInfo, which, type Builder } from './packer.ts'
+import { packerInfo, type Builder } from './packer.ts'
+import { which } from '../proc/run.ts'
 
 export interface Missing {
   /** short id: packer, AVOTS_API_KEY, qemu-system-x86_64, network, ... */

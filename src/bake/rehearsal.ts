@@ -110,7 +110,6 @@ export async function startRehearsal(opts: {
       stopAll.push(() => a.close())
       return { value: a, detail: `avots stand-in (${opts.avotsMode ?? 'tool'} mode) on ${new URL(a.baseUrl).host}` }
     })
-    const avotsPort = new URL(avots.baseUrl).port
     const registryPort = registries.tls.port
     const tls = registries.tls
     if (!tls.tls || !tls.caCertPem || !tls.caKeyPem) throw new Error('the rehearsal registry for ghcr.io started without TLS')

@@ -1,14 +1,28 @@
 // The one process runner: every external process clawbake starts (packer,
 // qemu, qemu-img, skopeo, umoci, mmdebstrap, ssh, ssh-keygen, cloud-init,
 // shellcheck, the OpenClaw CLI, docker-registry, ...) goes through here, on
-// zx's `$`. One place for the things every caller needs and none should
-// hand-roll: no shell interpolation (arguments are quoted by zx), a timeout
-// that kills the whole process tree, kill on abort, output captured as text,
-// and every captured or streamed line masked before anyone sees it.
+// zx's `$`: arguments are an array that zx quotes (never a shell string),
+// `nothrow` makes an exit code a result, `quiet` keeps output off the
+// terminal, `detached` gives each run its own process group, `input` feeds
+// stdin. What is done here, once:
+// - the program is looked up with zx's `which` before anything starts, so a
+//   missing one is an error naming it and its Debian package;
+// - a timeout or an abort signals the run's whole process group at once,
+//   `kill(-pgid)`. Not zx's `timeout`/`kill`: those walk the tree with `ps`
+//   and signal the children first, so a shell waiting on a child sees it die
+//   and goes on (`wait` returns 0) before its own signal arrives, and a timed-
+//   out script can exit 0 (test/proc/run.test.ts pins this);
+// - on abort the caller's signal first (packer: SIGINT, so it stops its VM),
+//   SIGKILL after a grace time; after the run, what is left of its group;
+// - output split into lines (Node's readline: zx iterates stdout only), and
+//   every captured or streamed line masked.
 // zx/core, not zx: under tap's @tapjs/processinfo loader (also inherited by every child node via NODE_OPTIONS)
 // the 'zx' entry's ESM wrapper over its CJS re-exports comes out with `$` undefined; zx/core's does not.
 // A static import, so esbuild's bundles (the CLI, the VM gate suite) carry zx inside.
-import { $, type ProcessPromise } from 'zx/core'
+import { isAbsolute, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
+import { $, which as zxWhich, type ProcessPromise } from 'zx/core'
 import { envError } from '../errors.ts'
 
 export interface Mask { mask(text: string): string }
@@ -22,7 +36,7 @@ export interface RunOptions {
   timeoutMs?: number
   /** kill the process tree when this aborts (Ctrl-C, a stage timeout) */
   signal?: AbortSignal
-  /** on abort, first this signal to the process group (packer: SIGINT, so it stops its VM and cleans up), SIGKILL after abortGraceMs */
+  /** on abort, first this signal to the process tree (packer: SIGINT, so it stops its VM and cleans up), SIGKILL after abortGraceMs */
   abortWith?: NodeJS.Signals
   abortGraceMs?: number
   /** applied to every captured and streamed line */
@@ -34,7 +48,7 @@ export interface RunOptions {
    * exited (default: SIGKILL them, so that nothing a run started outlives it)
    */
   keepStragglers?: boolean
-  /** the error when the program is not installed (default: `env.program-missing`, naming it) */
+  /** the error when the program is not installed (default: `env.program-missing`, naming it and its Debian package) */
   ifMissing?: { message: string; rule: string }
 }
 
@@ -52,50 +66,76 @@ export interface RunResult {
 
 const noMask: Mask = { mask: s => s }
 
+/** The Debian package of each program clawbake runs (`npm run setup` installs them), for the error when one is missing. */
+const DEBIAN_PACKAGE: Record<string, string> = {
+  'packer': 'packer',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-img': 'qemu-utils',
+  'skopeo': 'skopeo',
+  'umoci': 'umoci',
+  'mmdebstrap': 'mmdebstrap',
+  'ssh': 'openssh-client',
+  'ssh-keygen': 'openssh-client',
+  'ssh-keyscan': 'openssh-client',
+  'scp': 'openssh-client',
+  'sshd': 'openssh-server',
+  'cloud-init': 'cloud-init',
+  'shellcheck': 'shellcheck',
+  'zerofree': 'zerofree',
+  'xorriso': 'xorriso',
+  'socat': 'socat',
+  'openssl': 'openssl',
+  'htpasswd': 'apache2-utils',
+  'mkfs.ext4': 'e2fsprogs',
+  'e2label': 'e2fsprogs',
+  'losetup': 'mount',
+  'sfdisk': 'fdisk',
+  'docker-registry': 'docker-registry',
+  'nft': 'nftables',
+  'dnsmasq': 'dnsmasq-base',
+  'ip': 'iproute2',
+}
+
+/** The program `name` resolves to on `env`'s PATH (a name with a slash: that file, from `cwd`), or null. */
+export function which(name: string, env: Record<string, string | undefined> = process.env, cwd?: string): string | null {
+  if (name.includes('/')) return zxWhich.sync(isAbsolute(name) || !cwd ? name : resolve(cwd, name), { nothrow: true }) ?? null
+  // an empty PATH finds nothing (zx's which would fall back to this process's PATH)
+  return env.PATH ? zxWhich.sync(name, { path: env.PATH, nothrow: true }) ?? null : null
+}
+
+function missing(cmd: string, opts: RunOptions): Error {
+  if (opts.ifMissing) return envError(opts.ifMissing.message, { field: cmd, rule: opts.ifMissing.rule })
+  const base = cmd.split('/').pop() ?? cmd
+  const pkg = DEBIAN_PACKAGE[base]
+  return envError(`cannot run ${cmd}: not installed or not on PATH${pkg ? ` (Debian package ${pkg}; \`npm run setup\` installs it)` : ''}`, { field: cmd, rule: 'env.program-missing' })
+}
+
 function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v
   return out
 }
 
-function lines(onLine: ((line: string) => void) | undefined): { push(chunk: string): void; end(): void } {
-  let buf = ''
-  return {
-    push(chunk) {
-      if (!onLine) return
-      buf += chunk
-      let i: number
-      while ((i = buf.indexOf('\n')) >= 0) {
-        onLine(buf.slice(0, i).replace(/\r$/, ''))
-        buf = buf.slice(i + 1)
-      }
-    },
-    end() {
-      if (onLine && buf) onLine(buf)
-      buf = ''
-    },
-  }
-}
-
 function spawnZx(cmd: string, args: string[], opts: RunOptions): ProcessPromise {
-  const shell = $({
+  const env = opts.env ?? process.env
+  if (!which(cmd, env, opts.cwd)) throw missing(cmd, opts)
+  return $({
     nothrow: true,
     quiet: true,
     verbose: false,
     // its own process group, so a kill reaches everything it started (packer's qemu)
     detached: true,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    env: cleanEnv(opts.env ?? process.env),
+    env: cleanEnv(env),
     // stdin: the input, or nothing (a child waiting on an open stdin would hang)
     ...(opts.input !== undefined ? { input: opts.input } : { stdio: ['ignore', 'pipe', 'pipe'] as const }),
-  })
-  return shell`${cmd} ${args}`
+  })`${cmd} ${args}`
 }
 
-/** Signal the process group of a child started by spawnZx (packer and the qemu it started, bash and its program). */
-function killTree(p: ProcessPromise, sig: NodeJS.Signals): void {
+/** Signal the run's process group, all at once (the program and whatever it started: packer's qemu, a shell's children). */
+function signalGroup(p: ProcessPromise, sig: NodeJS.Signals): void {
   const pid = p.child?.pid
-  if (!pid) return
+  if (!pid || p.stage !== 'running') return
   try {
     process.kill(-pid, sig)
   } catch {
@@ -104,47 +144,56 @@ function killTree(p: ProcessPromise, sig: NodeJS.Signals): void {
 }
 
 /** After the leader exited: SIGKILL what is left of its process group (never the bare PID, which may be reused by now). */
-function reapGroup(p: ProcessPromise): void {
-  const pid = p.child?.pid
+function reapGroup(pid: number | undefined): void {
   if (!pid) return
   try { process.kill(-pid, 'SIGKILL') } catch { /* nothing left */ }
 }
 
-/** `cmd args...`; never throws for a non-zero exit (read `code`), only when the program cannot be started. */
+/** Each line of a stream, masked, to `onLine` (no-op without it). */
+function eachLine(stream: Readable, which: 'stdout' | 'stderr', opts: RunOptions, masker: Mask): Promise<void> {
+  if (!opts.onLine) return Promise.resolve()
+  const rl = createInterface({ input: stream, crlfDelay: Infinity })
+  rl.on('line', l => opts.onLine?.(masker.mask(l), which))
+  return new Promise(res => rl.once('close', () => res()))
+}
+
+/** Timeout and abort of a started run: SIGKILL to its group when the time is up; on abort the caller's signal, SIGKILL after the grace time. */
+function stopper(p: ProcessPromise, opts: RunOptions): { timedOut(): boolean; detach(): void } {
+  let timedOut = false
+  const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; signalGroup(p, 'SIGKILL') }, opts.timeoutMs) : null
+  let grace: NodeJS.Timeout | null = null
+  const onAbort = () => {
+    signalGroup(p, opts.abortWith ?? 'SIGKILL')
+    if (opts.abortWith) grace = setTimeout(() => signalGroup(p, 'SIGKILL'), opts.abortGraceMs ?? 30_000)
+  }
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  if (opts.signal?.aborted) onAbort()
+  return {
+    timedOut: () => timedOut,
+    detach() {
+      if (timer) clearTimeout(timer)
+      if (grace) clearTimeout(grace)
+      opts.signal?.removeEventListener('abort', onAbort)
+    },
+  }
+}
+
+/** `cmd args...`; never throws for a non-zero exit (read `code`), only when the program is not there. */
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const masker = opts.masker ?? noMask
   const command = masker.mask([cmd, ...args].map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '))
   const t0 = performance.now()
   const p = spawnZx(cmd, args, opts)
-  let timedOut = false
-  const kill = () => killTree(p, 'SIGKILL')
-  const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; kill() }, opts.timeoutMs) : null
-  let graceTimer: NodeJS.Timeout | null = null
-  const onAbort = () => {
-    if (!opts.abortWith) return kill()
-    killTree(p, opts.abortWith)
-    graceTimer = setTimeout(kill, opts.abortGraceMs ?? 30_000)
-  }
-  opts.signal?.addEventListener('abort', onAbort, { once: true })
-  if (opts.signal?.aborted) onAbort()
-  const out = lines(opts.onLine && (l => opts.onLine?.(masker.mask(l), 'stdout')))
-  const err = lines(opts.onLine && (l => opts.onLine?.(masker.mask(l), 'stderr')))
-  p.stdout.on('data', (d: Buffer) => out.push(String(d)))
-  p.stderr.on('data', (d: Buffer) => err.push(String(d)))
+  const pid = p.child?.pid
+  const stop = stopper(p, opts)
+  const streamed = Promise.all([eachLine(p.stdout, 'stdout', opts, masker), eachLine(p.stderr, 'stderr', opts, masker)])
   try {
     const o = await p
-    out.end()
-    err.end()
-    // bash (zx's shell) says so with exit 127 when the program is not there
-    if (o.exitCode === 127 && /^\S*bash: (line \d+: )?\S+: (command not found|No such file or directory)$/m.test(o.stderr)) {
-      throw envError(opts.ifMissing?.message ?? `cannot run ${cmd}: not installed or not on PATH`, { field: cmd, rule: opts.ifMissing?.rule ?? 'env.program-missing' })
-    }
-    return { code: o.exitCode, signal: o.signal, stdout: masker.mask(o.stdout), stderr: masker.mask(o.stderr), ms: Math.round(performance.now() - t0), timedOut, command }
+    await streamed
+    return { code: o.exitCode, signal: o.signal, stdout: masker.mask(o.stdout), stderr: masker.mask(o.stderr), ms: Math.round(performance.now() - t0), timedOut: stop.timedOut(), command }
   } finally {
-    if (!opts.keepStragglers) reapGroup(p)
-    if (timer) clearTimeout(timer)
-    if (graceTimer) clearTimeout(graceTimer)
-    opts.signal?.removeEventListener('abort', onAbort)
+    if (!opts.keepStragglers) reapGroup(pid)
+    stop.detach()
   }
 }
 
@@ -174,33 +223,31 @@ export interface Daemon {
   stop(graceMs?: number): Promise<void>
 }
 
-/** A long-running process (a registry, a VM): started now, stopped by its PID, its output kept. */
+/** A long-running process (a registry, a VM, a test's server): started now, stopped by its PID, its output kept. */
 export function startDaemon(cmd: string, args: string[], opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {}): Daemon {
   const masker = opts.masker ?? noMask
   const p = spawnZx(cmd, args, opts)
   let text = ''
   let alive = true
-  const out = lines(opts.onLine && (l => opts.onLine?.(masker.mask(l), 'stdout')))
-  const err = lines(opts.onLine && (l => opts.onLine?.(masker.mask(l), 'stderr')))
-  p.stdout.on('data', (d: Buffer) => { text += String(d); out.push(String(d)) })
-  p.stderr.on('data', (d: Buffer) => { text += String(d); err.push(String(d)) })
-  const exited = p.then(o => { alive = false; out.end(); err.end(); return o.exitCode }, () => { alive = false; return null })
-  const onAbort = () => killTree(p, 'SIGKILL')
-  opts.signal?.addEventListener('abort', onAbort, { once: true })
-  const pid = p.pid ?? p.child?.pid ?? -1
+  p.stdout.on('data', (d: Buffer) => { text += String(d) })
+  p.stderr.on('data', (d: Buffer) => { text += String(d) })
+  const streamed = Promise.all([eachLine(p.stdout, 'stdout', opts, masker), eachLine(p.stderr, 'stderr', opts, masker)])
+  const exited = p.then(async o => { alive = false; await streamed; return o.exitCode }, () => { alive = false; return null })
+  const stop = stopper(p, opts.signal ? { signal: opts.signal } : {})
+  const pid = p.child?.pid ?? -1
   return {
     pid,
     output: () => masker.mask(text),
     exited,
     running: () => alive,
     async stop(graceMs = 5000) {
-      opts.signal?.removeEventListener('abort', onAbort)
+      stop.detach()
       if (!alive) return
-      killTree(p, 'SIGTERM')
-      const killer = setTimeout(() => killTree(p, 'SIGKILL'), graceMs)
+      signalGroup(p, 'SIGTERM')
+      const killer = setTimeout(() => signalGroup(p, 'SIGKILL'), graceMs)
       await exited
       clearTimeout(killer)
-      if (!opts.keepStragglers) reapGroup(p)
+      if (!opts.keepStragglers) reapGroup(pid)
     },
   }
 }

@@ -2,15 +2,13 @@
 // real esbuild into ONE ES module that the node inside the pinned OpenClaw
 // image can run with nothing installed.
 import t from 'tap'
-import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { bundleGates } from '../../src/bake/bundle.ts'
 import { REPO } from '../support/tree.ts'
+import { run, runOk } from '../../src/proc/run.ts'
 
-const run = promisify(execFile)
 
 t.test('bundle of the gate suite for the VM', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'clawbake-bundle-'))
@@ -22,8 +20,8 @@ t.test('bundle of the gate suite for the VM', async t => {
   const text = readFileSync(out, 'utf8')
   const imports = [...text.matchAll(/^import .* from ["']([^"']+)["']/gm)].map(m => m[1])
   t.ok(imports.every(s => s?.startsWith('node:') || !s?.startsWith('.')), `only node: builtins or packages, no local files: ${imports.join(', ')}`)
-  await run(process.execPath, ['--check', out])
-  const usage = await run(process.execPath, [out]).then(() => 0, e => e.code)
+  await runOk(process.execPath, ['--check', out])
+  const usage = (await run(process.execPath, [out])).code
   t.equal(usage, 2, 'runs, and asks for --out/--status')
 })
 
@@ -35,9 +33,9 @@ t.test('the bundle, run from its own directory, finds its schemas and reads the 
   const report = join(dir, 'report.json')
   const status = join(dir, 'status')
   // no Docker on this machine: the suite gets past the pin record and the shipped config, then stops at docker compose
-  const code = await run(process.execPath, [join(dir, 'gates', 'lib', 'gates.mjs'), '--out', report, '--status', status], {
+  const { code } = await run(process.execPath, [join(dir, 'gates', 'lib', 'gates.mjs'), '--out', report, '--status', status], {
     env: { PATH: process.env.PATH, CLAWBAKE_ROOT: REPO, AVOTS_API_KEY: 'sk-bundle-test-000000', CLAWBAKE_COMPOSE_FILE: join(dir, 'none.yml') },
-  }).then(() => 0, e => e.code)
+  })
   t.equal(code, 1)
   const said = readFileSync(status, 'utf8')
   t.notMatch(said, /ENOENT|schema/i, `no schema error: ${said}`)

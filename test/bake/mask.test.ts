@@ -4,17 +4,15 @@
 // clawbake's Packer runner masks every form of every secret before any line
 // is shown or logged.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { createMasker, isSecretName, maskerFromEnv, MASK } from '../../src/bake/mask.ts'
 import { parsePackerLine, describePackerEvent, lineSplitter } from '../../src/bake/machine-readable.ts'
 import { packerBuild } from '../../src/bake/packer.ts'
 import { testKey } from './helpers.ts'
+import { runOk } from '../../src/proc/run.ts'
 
-const run = promisify(execFile)
 
 const TEMPLATE = `variable "secret" {
   type      = string
@@ -39,7 +37,7 @@ t.test('Packer 1.6.6 prints sensitive variables in machine-readable output; the 
   const commaSecret = `a,b-${testKey()}`
   const env = { ...process.env, PKR_VAR_secret: secret, SECRET_FROM_ENV: commaSecret, CHECKPOINT_DISABLE: '1' }
 
-  const raw = await run('packer', ['build', '-machine-readable', '-only=null.rehearsal', '.'], { cwd: dir, env })
+  const raw = await runOk('packer', ['build', '-machine-readable', '-only=null.rehearsal', '.'], { cwd: dir, env })
   t.ok(raw.stdout.includes(secret), 'upstream behaviour: the sensitive value is in the raw output')
   t.ok(raw.stdout.includes(commaSecret.replaceAll(',', '%!(PACKER_COMMA)')), 'commas come escaped as %!(PACKER_COMMA)')
 

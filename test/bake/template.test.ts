@@ -3,18 +3,16 @@
 // validation rules, the provisioner scripts (shellcheck) and the NoCloud seed
 // (cloud-init's own schema check).
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { createMasker } from '../../src/bake/mask.ts'
 import { packerValidate, type Builder } from '../../src/bake/packer.ts'
 import { writeSeed } from '../../src/bake/seed.ts'
 import { stageTemplate } from '../../src/bake/template.ts'
 import { REPO } from '../support/tree.ts'
+import { run, runOk } from '../../src/proc/run.ts'
 
-const run = promisify(execFile)
 const PACKER_DIR = join(REPO, 'packer')
 const DIGEST = 'sha256:' + 'ab12'.repeat(16)
 
@@ -26,8 +24,8 @@ function scratch(t: { teardown(fn: () => void): void }): string {
 
 async function standins(dir: string) {
   // a real (tiny) qcow2 in place of the Ubuntu cloud image, and its SHA256SUMS
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'noble.img'), '64M'])
-  const { stdout } = await run('sha256sum', ['noble.img'], { cwd: dir })
+  await runOk('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'noble.img'), '64M'])
+  const { stdout } = await runOk('sha256sum', ['noble.img'], { cwd: dir })
   writeFileSync(join(dir, 'SHA256SUMS'), stdout)
   mkdirSync(join(dir, 'gates', 'lib'), { recursive: true })
   writeFileSync(join(dir, 'gates', 'lib', 'gates.mjs'), '// gate bundle stand-in\n')
@@ -64,7 +62,7 @@ async function validate(dir: string, builder: Builder, over: Record<string, unkn
 }
 
 t.test('packer fmt -check: the template is canonically formatted', async t => {
-  const r = await run('packer', ['fmt', '-check', '-diff', PACKER_DIR]).then(() => 0, e => e.code)
+  const r = (await run('packer', ['fmt', '-check', '-diff', PACKER_DIR])).code
   t.equal(r, 0)
 })
 
@@ -127,14 +125,14 @@ t.test('packer validate of the qemu source checks the base image checksum for re
 t.test('provisioner scripts are shellcheck-clean', async t => {
   const scripts = readdirSync(join(PACKER_DIR, 'scripts')).filter(f => f.endsWith('.sh')).map(f => join(PACKER_DIR, 'scripts', f))
   t.ok(scripts.length >= 9, `${scripts.length} scripts`)
-  const r = await run('shellcheck', ['-x', ...scripts, join(PACKER_DIR, 'plugins-install.sh')]).then(() => ({ code: 0, out: '' }), e => ({ code: e.code, out: String(e.stdout) }))
+  const r = await run('shellcheck', ['-x', ...scripts, join(PACKER_DIR, 'plugins-install.sh')]).then(x => ({ code: x.code, out: x.stdout }))
   t.equal(r.code, 0, r.out)
 })
 
 t.test('the NoCloud seed passes cloud-init\'s schema check and holds only a public key', async t => {
   const dir = scratch(t)
   const seed = await writeSeed(dir, 'test-2')
-  const r = await run('cloud-init', ['schema', '--config-file', join(seed.dir, 'user-data')]).then(x => ({ code: 0, out: x.stdout + x.stderr }), e => ({ code: e.code, out: String(e.stdout) + String(e.stderr) }))
+  const r = await run('cloud-init', ['schema', '--config-file', join(seed.dir, 'user-data')]).then(x => ({ code: x.code, out: x.stdout + x.stderr }))
   t.equal(r.code, 0, r.out)
   const ud = readFileSync(join(seed.dir, 'user-data'), 'utf8')
   t.match(ud, /^#cloud-config\n/)
@@ -147,9 +145,9 @@ t.test('plugins.txt pins exact versions; plugins-install.sh is a no-op on Packer
   const lines = readFileSync(join(PACKER_DIR, 'plugins.txt'), 'utf8').split('\n').filter(l => l.trim() && !l.startsWith('#'))
   t.ok(lines.length >= 2)
   for (const l of lines) t.match(l, /^github\.com\/hashicorp\/[a-z]+ v\d+\.\d+\.\d+$/)
-  const { stdout: version } = await run('packer', ['version'])
+  const { stdout: version } = await runOk('packer', ['version'])
   if (/v1\.[0-7]\./.test(version)) {
-    const { stdout } = await run('bash', [join(PACKER_DIR, 'plugins-install.sh')])
+    const { stdout } = await runOk('bash', [join(PACKER_DIR, 'plugins-install.sh')])
     t.match(stdout, /built in; nothing to install/)
   }
 })
@@ -163,9 +161,9 @@ t.test('Packer >= 1.7 gets a staged template with an error-cleanup-provisioner; 
   t.match(text, /\n  error-cleanup-provisioner "file" \{[^]*\n  \}\n\}\n$/, 'inside the build block, at its end')
   // Ubuntu 24.04's OpenSSH refuses Packer's default RSA/SHA-1 temporary key
   t.match(text, /source "amazon-ebs" "ubuntu" \{\n  temporary_key_pair_type = "ed25519"\n/, 'amazon-ebs asks EC2 for an ed25519 temporary key')
-  const fmt = await run('packer', ['fmt', '-check', '-diff', staged]).then(() => 0, e => e.code)
+  const fmt = (await run('packer', ['fmt', '-check', '-diff', staged])).code
   t.equal(fmt, 0, 'staged template is well-formed, canonical HCL')
-  const { stdout: version } = await run('packer', ['version'])
+  const { stdout: version } = await runOk('packer', ['version'])
   if (/v1\.6\./.test(version)) {
     const varFile = join(dir, 'staged.json')
     writeFileSync(varFile, JSON.stringify(vars(dir)))

@@ -8,7 +8,6 @@
 //   2026.7.35-bundled-skills.json     2026.7.35 before the agents' skill allowlist (31 skills-readiness warnings)
 // The last test runs the pinned version's real doctor on the shipped config.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,7 +16,7 @@ import { acceptedDoctorList, classifyDoctorFindings, doctorVerdict, type DoctorF
 import { layOutConfig } from '../../src/gates/layout.ts'
 import { ensureOpenclaw } from '../../src/openclaw/runtime.ts'
 import { readPinRecord } from '../../src/pins/record.ts'
-import { run } from '../../src/proc/run.ts'
+import { run, runOk } from '../../src/proc/run.ts'
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'doctor')
 const recorded = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as { checksRun: number; findings: DoctorFinding[] }
@@ -125,7 +124,7 @@ t.test('the pinned OpenClaw\'s real doctor on the shipped config, laid out as in
   t.teardown(() => rmSync(home, { recursive: true, force: true }))
   const keys = join(home, '.openclaw', 'sandbox')
   mkdirSync(keys, { recursive: true, mode: 0o700 })
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keys, 'id_ed25519')])
+  await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keys, 'id_ed25519')])
   writeFileSync(join(keys, 'known_hosts'), `[127.0.0.1]:2222 ${readFileSync(join(keys, 'id_ed25519.pub'), 'utf8')}`, { mode: 0o600 })
   const config = layOutConfig(readFileSync(join(REPO, 'packer/files/openclaw.json'), 'utf8'), {
     ownerId: '4242424242',

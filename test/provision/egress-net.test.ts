@@ -26,8 +26,7 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO } from '../support/tree.ts'
-import { start, type Started } from '../support/proc.ts'
-import { run } from '../../src/proc/run.ts'
+import { run, startDaemon, type Daemon } from '../../src/proc/run.ts'
 
 const EGRESS_SH = join(REPO, 'packer', 'files', 'egress.sh')
 const SANDBOX_UID = 64123
@@ -43,7 +42,7 @@ const OTHER_UID = 64124
     const ns = { vm: `cbvm-${id}`, ct: `cbct-${id}`, out: `cbout-${id}`, nb: `cbnb-${id}` }
     const dir = mkdtempSync(join(tmpdir(), 'clawbake-egress-'))
     const etc = join(dir, 'etc')
-    const procs: Started[] = []
+    const procs: Daemon[] = []
     t.teardown(async () => {
       for (const p of procs.reverse()) await p.stop()
       for (const n of Object.values(ns)) {
@@ -124,7 +123,7 @@ const OTHER_UID = 64124
         s.listen(Number(port), host, () => console.log('listening ' + name + ' ' + host + ' ' + s.address().port))
       }`
     const listen = async (n: string, specs: string[]) => {
-      const p = start('ip', ['netns', 'exec', n, process.execPath, '-e', server, ...specs])
+      const p = startDaemon('ip', ['netns', 'exec', n, process.execPath, '-e', server, ...specs])
       procs.push(p)
       const line = (s: string) => `listening ${s.split(',').join(' ')}`.replace(/ 0$/, ' ')
       await waitFor(() => specs.every(s => p.output().includes(line(s))), `servers in ${n}: ${p.output()}`)
@@ -136,7 +135,7 @@ const OTHER_UID = 64124
     const vmSide = await listen(ns.vm, ['vm-gateway,127.0.0.1,18789', 'sandbox-sshd,172.31.240.1,2222', 'vm-loopback,127.0.0.1,0'])
     const loopbackPort = Number(/^listening vm-loopback 127\.0\.0\.1 (\d+)$/m.exec(vmSide.output())![1])
     const ctSide = await listen(ns.ct, ['ct-gateway,172.31.240.2,18789'])
-    const upstream = start('ip', ['netns', 'exec', ns.out, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+    const upstream = startDaemon('ip', ['netns', 'exec', ns.out, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
       `--listen-address=${UPSTREAM}`, '--bind-interfaces', '--pid-file=', '--log-queries', '--log-facility=-', '--local-ttl=86400',
       `--address=/allowed.egress.test/${ALLOWED}`, '--address=/allowed.egress.test/fd03:1::10',
       `--address=/forbidden.egress.test/${FORBIDDEN}`, `--address=/sub.allowed.egress.test/${FORBIDDEN}`])
@@ -146,10 +145,10 @@ const OTHER_UID = 64124
     // --- the allowlist, as first boot renders it -----------------------------------
     await must('bash', EGRESS_SH, 'render', '--uid', String(SANDBOX_UID), 'allowed.egress.test:8080')
     t.equal(readFileSync(join(etc, 'allowlist'), 'utf8'), 'allowed.egress.test:8080\n', 'the recorded allowlist')
-    let resolver: Started | undefined
+    let resolver: Daemon | undefined
     const startResolver = async (...env: string[]) => {
       if (resolver) { await resolver.stop(); procs.splice(procs.indexOf(resolver), 1) }
-      const r = start('ip', ['netns', 'exec', ns.vm, 'env', `EGRESS_ETC=${etc}`, `EGRESS_UPSTREAM_RESOLV=${join(dir, 'upstream.resolv')}`, ...env, 'bash', EGRESS_SH, 'dns'])
+      const r = startDaemon('ip', ['netns', 'exec', ns.vm, 'env', `EGRESS_ETC=${etc}`, `EGRESS_UPSTREAM_RESOLV=${join(dir, 'upstream.resolv')}`, ...env, 'bash', EGRESS_SH, 'dns'])
       procs.push(r)
       resolver = r
       await waitFor(() => r.output().includes('started'), `egress.sh dns: ${r.output()}`)

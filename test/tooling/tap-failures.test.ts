@@ -2,10 +2,10 @@
 // a nested failure is named by its whole path with its diagnostic, once (not
 // again for each enclosing subtest), without stack or source.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runOk } from '../../src/proc/run.ts'
 
 const TAP = `TAP version 14
 1..1
@@ -49,7 +49,7 @@ t.test('names each failed assertion once, with its path and diagnostic', async t
   const dir = mkdtempSync(join(tmpdir(), 'clawbake-tapfail-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'run.log'), TAP)
-  const out = execFileSync('awk', ['-f', 'scripts/tap-failures.awk', join(dir, 'run.log')], { encoding: 'utf8' })
+  const out = (await runOk('awk', ['-f', 'scripts/tap-failures.awk', join(dir, 'run.log')])).stdout
   const heads = out.split('\n').filter(l => l.startsWith('not ok: '))
   t.same(heads, [
     'not ok: test/vm/rehearsal-bake.test.ts > a rehearsal bake > gates > egress passed',
@@ -64,5 +64,5 @@ t.test('says nothing when nothing failed', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'clawbake-tapfail-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'run.log'), 'TAP version 14\n1..1\nok 1 - fine\n')
-  t.equal(execFileSync('awk', ['-f', 'scripts/tap-failures.awk', join(dir, 'run.log')], { encoding: 'utf8' }), '')
+  t.equal((await runOk('awk', ['-f', 'scripts/tap-failures.awk', join(dir, 'run.log')])).stdout, '')
 })

@@ -18,7 +18,6 @@ import { ensureOpenclaw } from '../../src/openclaw/runtime.ts'
 import { buildDebianBase, debianBaseKey, type DebianBase } from '../../src/vm/debian-base.ts'
 import { cacheRoot } from '../../src/paths.ts'
 import { freePort } from '../support/net.ts'
-import { REPO } from '../support/tree.ts'
 import { retryUnconnected } from '../../src/boottest/ssh.ts'
 
 t.setTimeout(45 * 60_000)
