@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto'
 const usage =
   'clawbake bake --tag <tag> [--builder qemu|amazon-ebs|null] [--channel stable|extended-stable] [--image REPO] [--digest sha256:..] ' +
   '[--base ubuntu-24.04|debian-13|debian-13-mmdebstrap] [--base-image PATH|URL --base-checksum sha256:..] [--rehearsal [--rehearsal-avots tool|text] [--rehearsal-gates id,...]] ' +
-  '[--no-boot-test] [--released-at ISO] [--var name=value ...] [--image-repo REPO] [--allow-prerelease] [--dry-run] [--force] [--json]'
+  '[--no-boot-test | --upgrade-from CHANNEL|IMAGE|FILE.qcow2] [--released-at ISO] [--var name=value ...] [--image-repo REPO] [--allow-prerelease] [--dry-run] [--force] [--json]'
 
 const options = {
   ...commonOptions,
@@ -46,6 +46,7 @@ const options = {
   'rehearsal-gates': { type: 'string' },
   'boot-test': { type: 'boolean', default: false },
   'no-boot-test': { type: 'boolean', default: false },
+  'upgrade-from': { type: 'string' },
 } as const
 
 /** The base images a qemu bake starts from: official cloud images, checked against their published sums. */
@@ -74,6 +75,8 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
   const builder = values.builder as Builder
   if (!BUILDERS.includes(builder)) throw usageError(`clawbake bake: --builder must be one of ${BUILDERS.join(', ')}, got "${values.builder}"`, 'bake.builder')
   if (values['boot-test'] && values['no-boot-test']) throw usageError('clawbake bake: --boot-test and --no-boot-test contradict each other (the boot test runs by default for qemu)', 'bake.boot-test-flags')
+  if (values['upgrade-from'] !== undefined && (values['no-boot-test'] || builder !== 'qemu')) throw usageError('clawbake bake: --upgrade-from is part of the boot test (qemu, without --no-boot-test)', 'bake.upgrade-from')
+  if (values['upgrade-from'] !== undefined && !values['upgrade-from'].trim()) throw usageError('clawbake bake: --upgrade-from needs a channel, an image reference or a qcow2 file', 'bake.upgrade-from')
   if (values.channel && !CHANNELS.includes(values.channel as Channel)) throw usageError(`clawbake bake: --channel must be stable or extended-stable`, 'bake.channel')
   const packerVars: Record<string, string> = {}
   for (const kv of values.var ?? []) {
@@ -138,6 +141,7 @@ export async function bakeCommand(argv: string[], io: Io, deps: BakeDeps): Promi
         signal: abort.signal,
         // qemu: the boot test runs unless --no-boot-test (an explicit choice, recorded: the entry is published held)
         bootTest: builder === 'qemu' && !values['no-boot-test'],
+        ...(values['upgrade-from'] ? { upgradeFrom: values['upgrade-from'], cwd: io.cwd } : {}),
         ...(rehearsal ? {
           image: rehearsal.image,
           ...(values['image-repo'] ? {} : { imageRepo: rehearsal.imageRepo }),

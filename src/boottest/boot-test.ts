@@ -39,7 +39,7 @@ import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
 import { asSeenByGuest, blankStateDisk, bootClientVm, type ClientVm } from './vm.ts'
-import { poweroffVm, stateEvidence, stateOnDisk, upgradeVerdict, type StateEvidence } from './upgrade.ts'
+import { poweroffVm, rollBack, rollbackVerdict, stateEvidence, stateOnDisk, upgradeVerdict, type StateEvidence } from './upgrade.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
 import { newSshKey, sshTo, type Ssh } from './ssh.ts'
@@ -47,8 +47,18 @@ import { sshOpenclaw } from './ssh-host.ts'
 import { clientSecrets, cloudInitDone, firstBootEvidence, freshIdentity, machineIdentity, noBuildLeftovers, shippedPin, stackFromImage, tagOfRef, type MachineIdentity } from './checks.ts'
 
 
-export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'state-disk', 'egress', 'upgrade', 'second-boot'] as const
+export const BOOT_CHECKS = ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'state-disk', 'egress', 'upgrade', 'upgrade-from-previous', 'rollback', 'second-boot'] as const
 export type BootCheck = (typeof BOOT_CHECKS)[number]
+
+/** The checks a boot test with these options runs, in report order. */
+export function bootChecksFor(o: Pick<BootTestOptions, 'upgrade' | 'secondBoot' | 'previous'>): BootCheck[] {
+  const upgrade = o.upgrade !== false
+  return BOOT_CHECKS.filter(c =>
+    (c !== 'second-boot' || o.secondBoot !== false) &&
+    (c !== 'upgrade' || upgrade) &&
+    (c !== 'rollback' || upgrade) &&
+    (c !== 'upgrade-from-previous' || (upgrade && !!o.previous)))
+}
 
 export interface BootTestReport {
   ok: boolean
@@ -86,8 +96,14 @@ export interface BootTestOptions {
   buildIdentity: MachineIdentity | null
   /** false: skip the second boot */
   secondBoot?: boolean
-  /** false: skip the upgrade boot (a new root with the first client's state disk) */
+  /** false: skip the upgrade boot (a new root with the first client's state disk) and the rollback */
   upgrade?: boolean
+  /**
+   * the image clients run today (the channel's current one, pulled from the store): a client made on it is
+   * moved onto this image (`upgrade-from-previous`), then rolled back onto it (`rollback`). Without it the
+   * rollback goes back onto this same image, after the same-image upgrade. Both images run on `clock`.
+   */
+  previous?: { image: string; what: string }
   /** a user-data transform, for proving a broken first boot fails the test (the document as `clawbake user-data` made it) */
   editUserData?: (text: string) => string
   /** the default user of the image's cloud-init (debian, ubuntu); tried in order */
@@ -116,7 +132,7 @@ function newClient(): Client {
 const msSince = (t0: number) => Math.round(performance.now() - t0)
 
 /** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
-async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string, image: string): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
   let userData = await buildUserData(opts.root, {
@@ -131,11 +147,11 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
   const dir = join(opts.dir, `boot-${n}`)
   const t0 = performance.now()
   const vm = await bootClientVm({
-    image: opts.image, dir, accelerator: opts.accelerator, clock: opts.clock?.clock ?? 'real', userData, instanceId, hostname: `client-${n}`,
+    image, dir, accelerator: opts.accelerator, clock: opts.clock?.clock ?? 'real', userData, instanceId, hostname: `client-${n}`,
     sshPublicKey: key.publicKey, stateDisk, guestfwd: [{ addr: FORBIDDEN_ADDR, port: 80, hostPort: forbidden.port }],
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
-  log(`boot ${n}: qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}, state disk ${stateDisk}`)
+  log(`boot ${n}: ${image === opts.image ? '' : `the previous image ${opts.previous?.what ?? image}, `}qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}, state disk ${stateDisk}`)
   const knownHosts = join(dir, 'known_hosts')
   const until = Date.now() + (opts.timeouts?.sshMs ?? 600_000)
   const users = opts.sshUsers ?? ['debian', 'ubuntu']
@@ -143,7 +159,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
   for (;;) {
     if (opts.signal?.aborted) throw new ClawbakeError('interrupted while the VM booted', { rule: 'boot-test.interrupted' }, 2)
     if (!vm.running()) {
-      throw new ClawbakeError(`the VM exited before SSH answered (qemu: ${vm.qemu.output().trim().slice(-500) || 'no output'}); serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: opts.image, rule: 'boot-test.vm-exited' }, 1)
+      throw new ClawbakeError(`the VM exited before SSH answered (qemu: ${vm.qemu.output().trim().slice(-500) || 'no output'}); serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: image, rule: 'boot-test.vm-exited' }, 1)
     }
     for (const user of users) {
       const ssh = sshTo({ port: vm.sshPort, user, key, knownHosts, ...(opts.masker ? { masker: opts.masker } : {}) })
@@ -155,7 +171,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
       }
     }
     if (Date.now() > until) {
-      throw new ClawbakeError(`SSH did not answer within ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s as ${users.join(' or ')} (${clockSaid(opts)}); serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: opts.image, rule: 'boot-test.ssh-timeout' }, 1)
+      throw new ClawbakeError(`SSH did not answer within ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s as ${users.join(' or ')} (${clockSaid(opts)}); serial console (${vm.serialLog}): ${vm.serialTail()}`, { file: image, rule: 'boot-test.ssh-timeout' }, 1)
     }
     await sleep(3000)
   }
@@ -195,14 +211,15 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   let version = opts.openclawVersion
 
   /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
-  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, from?: { updateId: number; messageId: number }) => {
+  let previousVersion: string | null = null
+  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, from?: { updateId: number; messageId: number }, image = opts.image) => {
     const tg = await startTelegramStandin({ token: client.botToken, ...(from ? { firstUpdateId: from.updateId, firstMessageId: from.messageId } : {}) })
     stops.push(() => tg.close())
     const proxy = await startAvotsProxy(opts.avotsUpstream)
     stops.push(() => proxy.close())
     opts.masker?.add?.(client.botToken)
     opts.masker?.add?.(client.gatewayToken)
-    const b = await bootAs(opts, client, n, tg, proxy, key, forbidden, stateDisk)
+    const b = await bootAs(opts, client, n, tg, proxy, key, forbidden, stateDisk, image)
     stops.push(() => b.vm.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
     log(`boot ${n}: waiting for cloud-init and first boot (up to ${Math.round(cloudInitMs / 1000)} s)`)
@@ -214,8 +231,10 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     }
     if (checks) record('cloud-init', ci, 0)
     if (checks) await check('no-build-leftovers', () => noBuildLeftovers(b.ssh, b.instanceId))
-    version ??= tagOfRef((await shippedPin(b.ssh)) ?? '') || null
-    const oc = await sshOpenclaw(b.ssh, { version: version ?? 'unknown', timeScale: opts.timeScale ?? 1 })
+    const carried = async () => tagOfRef((await shippedPin(b.ssh)) ?? '') || null
+    if (image === opts.image) version ??= await carried()
+    else previousVersion ??= await carried()
+    const oc = await sshOpenclaw(b.ssh, { version: (image === opts.image ? version : previousVersion) ?? 'unknown', timeScale: opts.timeScale ?? 1 })
     stops.push(() => oc.gateway.stop())
     log(`boot ${n}: waiting for the gateway to answer and poll the Bot API (up to ${Math.round(readyMs / 1000)} s)`)
     const ready = await waitReady(oc.host, oc.gateway, tg, readyMs).then(() => null, async (e: Error) => `${e.message}; ${await oc.gateway.evidence?.().catch(x => `no evidence: ${(x as Error).message}`)}`)
@@ -223,6 +242,39 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     if (ready) return { ok: false as const, why: `gateway not ready (${clockSaid(opts)}): ${ready}`, b, tg, proxy, oc }
     log(`boot ${n}: gateway ready ${((msSince(b.t0) - b.sshMs) / 1000).toFixed(1)} s after SSH`)
     return { ok: true as const, b, tg, proxy, oc }
+  }
+
+  type Up = Extract<Awaited<ReturnType<typeof bringUp>>, { ok: true }>
+  /**
+   * rollback: on the upgraded VM `on`, what docs/oncall.md tells an operator (stack stopped, `state-disk.sh
+   * rollback`, power off), then `image` (the previous image) booted with the disk as the same client.
+   */
+  const rollbackAndBoot = async (r: { n: number; client: Client; disk: string; on: Up; upgradeOk: boolean; turnNonce: string; before: StateEvidence; proof: { path: string; value: string }; image: string; release: string | null }) => {
+    const t = performance.now()
+    if (!r.upgradeOk) {
+      record('rollback', { ok: false, detail: 'not tried: the upgrade it would undo failed' }, 0)
+      return
+    }
+    const discarded = (await r.on.oc.host.readSandboxFile(r.on.oc.host.proofPath(`owner-exec-${r.turnNonce}.txt`)))?.content.trim() ?? ''
+    let said: string
+    try {
+      said = await rollBack(r.on.b.vm, r.on.b.ssh, powerOffMsOf(opts), log)
+    } catch (e) {
+      record('rollback', { ok: false, detail: `the rollback on the upgraded VM failed: ${(e as Error).message}` }, msSince(t))
+      return
+    }
+    const seq = r.on.tg.sequence()
+    await stopAll()
+    const back = await bringUp(r.n, r.client, false, r.disk, seq, r.image)
+    if (!back.ok) {
+      record('rollback', { ok: false, detail: `${r.image === opts.image ? 'the image' : 'the previous image'} on the rolled-back state disk did not come up (${said}): ${back.why}` }, msSince(t))
+      return
+    }
+    const release = r.image === opts.image ? r.release : previousVersion
+    await check('rollback', async () => {
+      const v = await rollbackVerdict({ ssh: back.b.ssh, host: back.oc.host, tg: back.tg, proxy: back.proxy, ownerId: r.client.ownerId, release, restored: r.before, proof: r.proof, discarded, nonce: randomBytes(8).toString('hex'), turnMs })
+      return { ok: v.ok, detail: `${said}; ${r.image === opts.image ? 'this image' : `the previous image (${opts.previous?.what ?? r.image})`} again: ${v.detail}` }
+    })
   }
 
   // the owner's whole turn on the first boot: how long each stranger is watched
@@ -287,12 +339,14 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
           // as an operator moves a client to a new image: the VM shut down cleanly, its disk kept
           kept = await stateEvidence(b.ssh).catch(() => null)
           sequence = tg.sequence()
-          await poweroffVm(b.vm, b.ssh, 300_000 * (opts.timeScale ?? 1) / 4, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
+          await poweroffVm(b.vm, b.ssh, powerOffMsOf(opts), log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
         }
       }
       await stopAll()
 
       // ---- a new root of the same image with the first client's state disk, as that client
+      const powerOffMs = powerOffMsOf(opts)
+      const wantRollback = opts.upgrade !== false
       if (opts.upgrade !== false && up.ok) {
         const t = performance.now()
         if (!kept || !proof) {
@@ -304,17 +358,62 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
           } else {
             const before = kept
             const earlier = proof
-            await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: randomBytes(8).toString('hex'), turnMs }))
+            const turnNonce = randomBytes(8).toString('hex')
+            const v = await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: turnNonce, turnMs }))
+            // without a previous image, the rollback goes back onto this one
+            if (wantRollback && !opts.previous) {
+              await rollbackAndBoot({ n: 3, client: first, disk: firstDisk, on: up3, upgradeOk: v.ok, turnNonce, before, proof: earlier, image: opts.image, release: version })
+            }
           }
         }
         await stopAll()
+      }
+
+      // ---- from the image clients run today: a client made on it, moved onto this image, and back
+      if (opts.previous && opts.upgrade !== false && up.ok) {
+        const prev = opts.previous
+        const client = newClient()
+        const disk = await blankStateDisk(join(opts.dir, 'state-previous.qcow2'))
+        const t = performance.now()
+        const p1 = await bringUp(5, client, false, disk, undefined, prev.image)
+        let made: { kept: StateEvidence; proof: { path: string; value: string }; sequence: { updateId: number; messageId: number } } | null = null
+        if (!p1.ok) {
+          record('upgrade-from-previous', { ok: false, detail: `the previous image (${prev.what}) did not come up as owner ${client.ownerId}'s VM: ${p1.why}` }, msSince(t))
+        } else {
+          const nonce = randomBytes(8).toString('hex')
+          const r = await ownerExec({ host: p1.oc.host, tg: p1.tg, proxy: p1.proxy, ownerId: client.ownerId, nonce, timeoutMs: turnMs })
+          const path = p1.oc.host.proofPath(`owner-exec-${nonce}.txt`)
+          const value = r.ok ? (await p1.oc.host.readSandboxFile(path))?.content.trim() : undefined
+          const keptPrev = await stateEvidence(p1.b.ssh).catch(() => null)
+          if (!r.ok || !value || !keptPrev) {
+            record('upgrade-from-previous', { ok: false, detail: `the owner's turn on the previous image (${prev.what}, OpenClaw ${previousVersion ?? 'unknown'}) made no state to upgrade: ${r.detail}` }, msSince(t))
+          } else {
+            made = { kept: keptPrev, proof: { path, value }, sequence: p1.tg.sequence() }
+            log(`boot 5: the owner's turn on OpenClaw ${previousVersion ?? 'unknown'} made ${value}; powering off to move the disk onto this image`)
+            await poweroffVm(p1.b.vm, p1.b.ssh, powerOffMs, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
+          }
+        }
+        await stopAll()
+        if (made) {
+          const m = made
+          const p2 = await bringUp(6, client, false, disk, m.sequence)
+          if (!p2.ok) {
+            record('upgrade-from-previous', { ok: false, detail: `this image with the state of ${prev.what} (OpenClaw ${previousVersion ?? 'unknown'}) did not come up: ${p2.why}` }, msSince(t))
+          } else {
+            const turnNonce = randomBytes(8).toString('hex')
+            const v = await upgradeVerdict({ ssh: p2.b.ssh, host: p2.oc.host, tg: p2.tg, proxy: p2.proxy, ownerId: client.ownerId, before: m.kept, proof: m.proof, nonce: turnNonce, turnMs }).catch((e: Error) => ({ ok: false, detail: `the check failed to run: ${e.message}` }))
+            record('upgrade-from-previous', { ok: v.ok, detail: `from ${prev.what} (OpenClaw ${previousVersion ?? 'unknown'} -> ${version ?? 'unknown'}): ${v.detail}` }, msSince(t))
+            if (wantRollback) await rollbackAndBoot({ n: 7, client, disk, on: p2, upgradeOk: v.ok, turnNonce, before: m.kept, proof: m.proof, image: prev.image, release: previousVersion })
+          }
+          await stopAll()
+        }
       }
 
       // ---- second boot of the same image: another client; nothing of the first survives
       if (opts.secondBoot !== false && up.ok) {
         const second = newClient()
         const t = performance.now()
-        const up2 = await bringUp(3, second, false, await blankStateDisk(join(opts.dir, 'state-3.qcow2')))
+        const up2 = await bringUp(4, second, false, await blankStateDisk(join(opts.dir, 'state-4.qcow2')))
         if (!up2.ok) {
           record('second-boot', { ok: false, detail: `the second boot (owner ${second.ownerId}) did not come up: ${up2.why}` }, msSince(t))
         } else {
@@ -329,7 +428,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     await stopAll()
     await forbidden.close()
   }
-  const wanted = BOOT_CHECKS.filter(c => (c !== 'second-boot' || opts.secondBoot !== false) && (c !== 'upgrade' || opts.upgrade !== false))
+  const wanted = bootChecksFor(opts)
   const gates = wanted.map(id => results.get(id) ?? { id, ok: false, detail: 'did not run (an earlier step failed)', ms: 0 })
   const report: BootTestReport = {
     ok: gates.every(g => g.ok), openclawVersion: version ?? 'unknown', mode: 'boot', gates, image: opts.image,
@@ -358,6 +457,9 @@ export function bootTimeouts(accel: Accelerator, clock?: ClockChoice): { timeout
     ? { timeouts: { sshMs: x(900_000), cloudInitMs: x(1_200_000), readyMs: x(900_000), turnMs: x(600_000) }, timeScale: 4 * r }
     : { timeouts: { sshMs: 300_000, cloudInitMs: 600_000, readyMs: 240_000, turnMs: 150_000 }, timeScale: 1 }
 }
+
+/** How long a clean power-off from inside may take before qemu is stopped. */
+const powerOffMsOf = (opts: Pick<BootTestOptions, 'timeScale'>) => 300_000 * (opts.timeScale ?? 1) / 4
 
 /** Which clock and host-time ratio the waits used, for a failure's words. */
 function clockSaid(opts: Pick<BootTestOptions, 'accelerator' | 'clock'>): string {

@@ -20,9 +20,10 @@ import { chooseClock } from '../vm/accelerator.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../gates/suite.ts'
 import type { CatalogEntry } from '../publish/catalog.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from './boot-test.ts'
+import { clockForBoth, previousImage } from './previous.ts'
 import { assertIdentity, type MachineIdentity } from './checks.ts'
 
-const usage = 'clawbake boot-test <image.qcow2> [--rehearsal] [--once] [--build-identity FILE] [--json]   (AVOTS_API_KEY, AVOTS_BASE_URL unless --rehearsal)'
+const usage = 'clawbake boot-test <image.qcow2> [--rehearsal] [--once | --upgrade-from CHANNEL|IMAGE|FILE.qcow2] [--build-identity FILE] [--json]   (AVOTS_API_KEY, AVOTS_BASE_URL unless --rehearsal)'
 
 /** The catalog entry of this qcow2, by its sha256, in any channel. */
 function catalogEntryOf(root: string, sha256: string): CatalogEntry | null {
@@ -48,7 +49,7 @@ export function renderBootReport(r: BootTestReport): string {
 
 export const command: Command = {
   name: 'boot-test',
-  summary: 'boot a captured image as a client VM (cloud-init, owner, stranger, tunnel, secrets, egress, upgrade with its state disk, second client)',
+  summary: 'boot a captured image as a client VM (cloud-init, owner, stranger, tunnel, secrets, egress, upgrade with its state disk and back, second client; --upgrade-from the image clients run)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('boot-test', argv, {
@@ -56,7 +57,9 @@ export const command: Command = {
       rehearsal: { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       'build-identity': { type: 'string' },
+      'upgrade-from': { type: 'string' },
     }, usage, { min: 1, max: 1 })
+    if (values['upgrade-from'] !== undefined && (values.once || !values['upgrade-from'].trim())) throw usageError(`clawbake boot-test: --upgrade-from needs a channel, an image reference or a qcow2 file, and more than --once's one boot\nusage: ${usage}`, 'boot-test.upgrade-from')
     const image = resolve(io.cwd, positionals[0] as string)
     if (!existsSync(image)) throw new ClawbakeError(`the image ${image} does not exist`, { file: image, rule: 'boot-test.image-missing' }, 2)
     const root = io.cwd
@@ -96,13 +99,16 @@ export const command: Command = {
     try {
       const accel = await probeAccelerator(undefined, io.env)
       // the guest clock: the release's own files say whether it has a fixed start-up deadline (an image in no catalog: CLAWBAKE_TCG_CLOCK, else real time)
-      const clock = version ? await clockFor(accel.accelerator, version, io.env) : chooseClock(accel.accelerator, io.env, null)
-      const { timeouts, timeScale } = bootTimeouts(accel.accelerator, clock)
+      const own = version ? await clockFor(accel.accelerator, version, io.env) : chooseClock(accel.accelerator, io.env, null)
       const dir = join(projectPaths(root).state, 'boot-test', `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`)
-      io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})${accel.accelerator === 'tcg' ? `, clock ${clock.clock} (${clock.why})` : ''}\n`)
+      // --upgrade-from: a client of the image clients run today is moved onto this one, and back
+      const previous = values['upgrade-from'] ? await previousImage({ ref: values['upgrade-from'], root, cwd: io.cwd, dir, env: io.env, log: l => io.err(`boot-test: ${l}\n`) }) : null
+      const clock = previous ? await clockForBoth(accel.accelerator, own, previous, io.env) : own
+      const { timeouts, timeScale } = bootTimeouts(accel.accelerator, clock)
+      io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})${accel.accelerator === 'tcg' ? `, clock ${clock.clock} (${clock.why})` : ''}${previous ? `; upgrade from ${previous.what}` : ''}\n`)
       const report = await runBootTest({
         image, pinnedRef, openclawVersion: version, root, dir, accelerator: accel.accelerator, clock, avotsUpstream, avotsApiKey,
-        buildIdentity, secondBoot: !values.once, upgrade: !values.once, timeouts, timeScale, masker, signal: abort.signal,
+        buildIdentity, secondBoot: !values.once, upgrade: !values.once, ...(previous ? { previous: { image: previous.image, what: previous.what } } : {}), timeouts, timeScale, masker, signal: abort.signal,
         log: line => io.err(masker.mask(`boot-test: ${line}`) + '\n'),
       })
       if (values.json) emitJson(io, JSON.parse(masker.mask(JSON.stringify({ ...report, ok: report.ok }))))

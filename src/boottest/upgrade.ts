@@ -142,3 +142,73 @@ export async function upgradeVerdict(opts: {
 
   return problems.length ? fail(`${problems.join('; ')}${facts.length ? ` (${facts.join('; ')})` : ''}`) : pass(facts.join('; '))
 }
+
+/**
+ * What docs/oncall.md tells an operator to do on the upgraded VM to go back: the stack stopped, the saved
+ * pre-upgrade copy put back (`state-disk.sh rollback`), the VM powered off. Returns what the script said.
+ */
+export async function rollBack(vm: ClientVm, ssh: Ssh, timeoutMs: number, log: (l: string) => void): Promise<string> {
+  log('rolling the state back (stack stopped, state-disk.sh rollback) and powering off')
+  const r = await ssh.exec(`systemctl stop openclaw.service openclaw-sandbox.socket && ${OPENCLAW_ROOT}/state-disk.sh rollback ${STATE_MOUNT}`, { sudo: true, timeoutMs: 300_000 })
+  const said = `${r.stdout}\n${r.stderr}`.split('\n').map(l => l.trim()).filter(l => l.startsWith('state-disk:')).pop()
+  if (r.code !== 0 || !said) throw new Error(`exit ${r.code}: ${`${r.stderr}\n${r.stdout}`.trim().split('\n').slice(-4).join(' | ') || 'no output'}`)
+  await poweroffVm(vm, ssh, timeoutMs, log)
+  return said
+}
+
+/**
+ * rollback: the previous image, booted with the rolled-back state disk as the same client, runs the state
+ * from before the upgrade: first boot took it (the release it was saved from), the state the upgrade made is
+ * kept aside under rolled-back/, every file of the saved state is there, the earlier session and proof are
+ * kept, the turn made after the upgrade is not in the running state, and the owner is answered again.
+ */
+export async function rollbackVerdict(opts: {
+  ssh: Ssh
+  host: OpenclawHost
+  tg: TelegramStandin
+  proxy: AvotsProxy
+  ownerId: number
+  /** the release whose state was saved before the upgrade (the previous image's) */
+  release: string | null
+  /** the state as it was before the upgrade */
+  restored: StateEvidence
+  /** the proof of the owner's turn before the upgrade */
+  proof: { path: string; value: string }
+  /** the value of the owner's turn after the upgrade: in rolled-back/, not in the running state */
+  discarded: string
+  nonce: string
+  turnMs: number
+}): Promise<Verdict> {
+  const { ssh } = opts
+  const problems: string[] = []
+  const facts: string[] = []
+  const said = await ssh.exec(`grep -hE 'state-disk:|first-boot:' /var/log/cloud-init-output.log | tail -n 8; echo "@@aside=$(ls ${STATE_MOUNT}/rolled-back 2>/dev/null | tr '\\n' ' ')"`, { sudo: true })
+  const adopted = /state-disk: owner (\d+)'s state from OpenClaw (\S+) adopted/.exec(said.stdout)
+  if (!adopted || adopted[1] !== String(opts.ownerId)) problems.push(`first boot did not take owner ${opts.ownerId}'s rolled-back state (it said: ${said.stdout.replace(/@@aside=.*/, '').trim().split('\n').slice(-3).join(' | ') || 'nothing'})`)
+  else if (opts.release && adopted[2] !== opts.release) problems.push(`first boot took state of OpenClaw ${adopted[2]}, not the ${opts.release} saved before the upgrade`)
+  else facts.push(`first boot took owner ${adopted[1]}'s state of OpenClaw ${adopted[2]}, as saved before the upgrade`)
+  const aside = /@@aside=(.*)/.exec(said.stdout)?.[1]?.trim() ?? ''
+  if (!aside) problems.push(`nothing under ${STATE_MOUNT}/rolled-back: the state the upgrade made was not kept aside`)
+
+  const turn = await ownerExec({ host: opts.host, tg: opts.tg, proxy: opts.proxy, ownerId: opts.ownerId, nonce: opts.nonce, timeoutMs: opts.turnMs, freshSession: false })
+  if (!turn.ok) problems.push(`the owner after the rollback: ${turn.detail}`)
+  else facts.push(`the owner is answered after the rollback: ${turn.detail}`)
+
+  const after = await stateEvidence(ssh)
+  const lost = opts.restored.files.filter(f => !after.files.includes(f))
+  if (lost.length) problems.push(`${lost.length} of the saved state's ${opts.restored.files.length} file(s) are missing: ${lost.slice(0, 8).join(', ')}`)
+  else facts.push(`all ${opts.restored.files.length} files of the saved state are back`)
+  if (!after.envSha256 || after.envSha256 !== opts.restored.envSha256) problems.push(`the client's secrets in state/.env are not the ones it had`)
+
+  const sessions = async (value: string, where: string) => (await ssh.exec(`grep -rlsF ${shellQuote(value)} ${where} | head -n 3`, { sudo: true })).stdout.trim().split('\n').filter(Boolean)
+  if (!(await sessions(opts.proof.value, `${STATE}/agents`)).length) problems.push(`no session of the running state holds the turn from before the upgrade (${opts.proof.value})`)
+  else facts.push('the session from before the upgrade is there')
+  if (opts.discarded) {
+    const running = await sessions(opts.discarded, `${STATE}/agents`)
+    const keptAside = await sessions(opts.discarded, `${STATE_MOUNT}/rolled-back`)
+    if (running.length) problems.push(`the turn made after the upgrade (${opts.discarded}) is still in the running state (${running.join(', ')}): the rollback did not put the saved copy back`)
+    else if (!keptAside.length) problems.push(`the turn made after the upgrade (${opts.discarded}) is nowhere under rolled-back/`)
+    else facts.push(`the turn made after the upgrade is only in rolled-back/${aside.split(' ')[0]} (${keptAside.length} file(s))`)
+  } else problems.push('the owner\'s turn after the upgrade left no proof to look for')
+  return problems.length ? fail(`${problems.join('; ')}${facts.length ? ` (${facts.join('; ')})` : ''}`) : pass(facts.join('; '))
+}

@@ -41,6 +41,22 @@ export function findOneImage(root: string, ref: string, channels: readonly Chann
   return found.find(f => !isRevoked(f.catalog, f.index)) ?? found[0]!
 }
 
+/** The channel's current image in the store (what `image pull <channel>` gets), or a refusal naming why there is none. */
+export function currentImage(root: string, channel: Channel): Found {
+  const catalog = readCatalog(root, channel)
+  const i = currentIndex(catalog)
+  const entry = i === null ? undefined : catalog.entries[i]
+  if (i === null || !entry?.store) {
+    throw new ClawbakeError(`the ${channel} channel has no current image in the store${entry ? ` (its current entry, OpenClaw ${entry.tag}, is ${entry.artifact.builder} ${entry.artifact.id})` : ''}`, { file: catalogPath(root, channel), rule: 'store.channel-empty' }, 1)
+  }
+  return { channel, catalog, index: i, entry }
+}
+
+/** A channel's current image, or the image `ref` names (see findOneImage). */
+export function imageOf(root: string, ref: string): Found {
+  return CHANNELS.includes(ref as Channel) ? currentImage(root, ref as Channel) : findOneImage(root, ref)
+}
+
 function writeCatalog(root: string, channel: Channel, next: Catalog): void {
   const file = catalogPath(root, channel)
   assertSchema(CATALOG_SCHEMA, next, file, 'catalog.invalid')

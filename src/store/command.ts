@@ -8,11 +8,11 @@ import { commonOptions, parseCommandArgs } from '../cli/args.ts'
 import { writeJsonAtomic } from '../atomic.ts'
 import { ClawbakeError, usageError } from '../errors.ts'
 import { emitJson, type Io } from '../io.ts'
-import { actor, catalogPath, currentIndex, eventFor, isRevoked, readCatalog, CATALOG_SCHEMA, type Catalog } from '../publish/catalog.ts'
+import { actor, catalogPath, eventFor, isRevoked, readCatalog, CATALOG_SCHEMA, type Catalog } from '../publish/catalog.ts'
 import { assertNotRevoked } from '../publish/publish.ts'
 import { CHANNELS, type Channel } from '../releases/version.ts'
 import { assertSchema } from '../schema/assert.ts'
-import { findOneImage, revokeImage, setChannel, type Found } from './channels.ts'
+import { imageOf, revokeImage, setChannel } from './channels.ts'
 import { progress } from './progress.ts'
 import { pullDiskImage } from './pull.ts'
 import { imageRepoFrom, moveChannelTag, pushDiskImage } from './push.ts'
@@ -30,19 +30,7 @@ const pushUsage = 'clawbake image push --bake-id ID [--channel C] [--image-repo 
 
 async function pull(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs('image pull', argv, { ...commonOptions, out: { type: 'string' }, from: { type: 'string' }, force: { type: 'boolean', default: false } }, pullUsage, { min: 1, max: 1 })
-  const what = positionals[0]!
-  let found: Found
-  if (CHANNELS.includes(what as Channel)) {
-    const catalog = readCatalog(io.cwd, what as Channel)
-    const i = currentIndex(catalog)
-    const entry = i === null ? undefined : catalog.entries[i]
-    if (i === null || !entry?.store) {
-      throw new ClawbakeError(`the ${what} channel has no current image in the store${entry ? ` (its current entry, OpenClaw ${entry.tag}, is ${entry.artifact.builder} ${entry.artifact.id})` : ''}`, { file: catalogPath(io.cwd, what as Channel), rule: 'store.channel-empty' }, 1)
-    }
-    found = { channel: what as Channel, catalog, index: i, entry }
-  } else {
-    found = findOneImage(io.cwd, what)
-  }
+  const found = imageOf(io.cwd, positionals[0]!)
   // --from: a mirror of the store (another repository with the same content): the catalog's digests are verified all the same
   const recorded = found.entry.store!
   const from = values.from?.replace(/\/+$/, '')

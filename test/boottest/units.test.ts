@@ -10,7 +10,7 @@ import { tempTree } from '../support/tree.ts'
 import { asSeenByGuest, metaData } from '../../src/boottest/vm.ts'
 import { SSH_NOT_CONNECTED } from '../../src/boottest/ssh.ts'
 import { cloudInitDone, freshIdentity } from '../../src/boottest/checks.ts'
-import { BOOT_CHECKS, bootTimeouts, failedChecks } from '../../src/boottest/boot-test.ts'
+import { BOOT_CHECKS, bootChecksFor, bootTimeouts, failedChecks } from '../../src/boottest/boot-test.ts'
 import { allowedExposure, parseSs } from '../../src/gates/admin-tunnel.ts'
 
 t.test('boot-test refuses bad input with one clear error, boots nothing and writes nothing', async t => {
@@ -73,7 +73,11 @@ t.test('the VM sockets the admin-tunnel gate reads over SSH (`ss -Hltun -p` outp
 })
 
 t.test('the report names every check; a failure line lists the failed ones', async t => {
-  t.same([...BOOT_CHECKS], ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'state-disk', 'egress', 'upgrade', 'second-boot'])
+  t.same([...BOOT_CHECKS], ['cloud-init', 'no-build-leftovers', 'stack', 'owner-exec', 'stranger-refused', 'admin-tunnel', 'client-secrets', 'fresh-identity', 'state-disk', 'egress', 'upgrade', 'upgrade-from-previous', 'rollback', 'second-boot'])
+  const first = BOOT_CHECKS.slice(0, 10)
+  t.same(bootChecksFor({}), [...first, 'upgrade', 'rollback', 'second-boot'], 'by default: the same-image upgrade, the rollback onto it, the second client')
+  t.same(bootChecksFor({ previous: { image: 'p.qcow2', what: 'stable' } }), [...first, 'upgrade', 'upgrade-from-previous', 'rollback', 'second-boot'], 'with the image clients run today: the upgrade from it too')
+  t.same(bootChecksFor({ upgrade: false, secondBoot: false, previous: { image: 'p.qcow2', what: 'stable' } }), first, '--once: one boot, nothing moved')
   t.ok(bootTimeouts('tcg').timeouts.readyMs! > bootTimeouts('kvm').timeouts.readyMs!, 'an emulated CPU gets longer')
   const line = failedChecks({ ok: false, openclawVersion: 'x', mode: 'boot', image: 'i', accelerator: 'tcg', timings: [], wallMs: 1, identity: null, dir: 'd', gates: [{ id: 'cloud-init', ok: false, detail: 'status error', ms: 0 }, { id: 'stack', ok: true, detail: 'fine', ms: 0 }] })
   t.equal(line, 'cloud-init (status error)')

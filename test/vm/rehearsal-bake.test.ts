@@ -26,7 +26,7 @@ import { bakeTree } from '../bake/helpers.ts'
 import { run, runOk, startDaemon } from '../../src/proc/run.ts'
 import { searchFile } from '../../src/bake/inspect.ts'
 import { GATE_IDS } from '../../src/gates/gate.ts'
-import { BOOT_CHECKS, bootTimeouts, runBootTest } from '../../src/boottest/boot-test.ts'
+import { bootChecksFor, bootTimeouts, runBootTest } from '../../src/boottest/boot-test.ts'
 import { startAvotsStandin } from '../../src/standins/avots.ts'
 import { startRegistry } from '../../src/rehearsal/registry.ts'
 
@@ -82,7 +82,7 @@ t.test('the full bake publishes, from a VM, into its scratch catalog, and moves 
   t.equal(catalog.events?.at(-1)?.action, 'publish', 'the channel move is recorded')
   t.equal(catalog.events?.at(-1)?.entry, catalog.entries.length - 1)
   t.equal(entry.bootTest?.report?.ok, true, 'the entry carries the passed boot test')
-  t.same(entry.bootTest.report.gates.map((g: Gate) => g.id), [...BOOT_CHECKS])
+  t.same(entry.bootTest.report.gates.map((g: Gate) => g.id), bootChecksFor({}))
   t.same(out.stages.map((s: { stage: string }) => s.stage).filter((s: string) => ['build', 'gates', 'inspect', 'boot-test', 'publish'].includes(s)), ['build', 'gates', 'inspect', 'boot-test', 'publish'], 'gates, inspection and boot test came before publish')
   t.match(bake.stderr, /inspect +free space zeroed: \d+ of \d+ free blocks held data/, 'the free space was zeroed before the inspection')
   t.match(out.stages.find((s: { stage: string }) => s.stage === 'inspect')?.detail, /^clean: /, 'the disk was inspected before publishing')
@@ -106,12 +106,12 @@ t.test('the gate report was made inside the VM and every gate passed', async t =
   t.match(byId['stranger-refused'], /no model call/)
 })
 
-t.test('the boot test: the captured image booted as a client\'s VM, upgraded onto a new root with its state disk, and booted for another client; every check passed', async t => {
+t.test('the boot test: the captured image booted as a client\'s VM, upgraded onto a new root with its state disk, rolled back, and booted for another client; every check passed', async t => {
   const r = out?.bootTest
   t.equal(r?.ok, true, `boot test passed\n${evidence}`)
   t.equal(r?.mode, 'boot')
   t.equal(r?.openclawVersion, TAG)
-  t.same(r?.gates?.map((g: Gate) => g.id), [...BOOT_CHECKS], 'every check, the second client included')
+  t.same(r?.gates?.map((g: Gate) => g.id), bootChecksFor({}), 'every check, the rollback and the second client included')
   for (const g of r?.gates ?? []) t.ok(g.ok, `${g.id} (${secs(g.ms)}): ${g.detail}`)
   for (const x of r?.timings ?? []) t.comment(`  boot ${String(x.stage).padEnd(28)} ${secs(x.ms).padStart(7)}`)
   t.comment(`  boot test wall time ${secs(r?.wallMs ?? 0)}`)
@@ -132,6 +132,11 @@ t.test('the boot test: the captured image booted as a client\'s VM, upgraded ont
   t.match(byId.upgrade, /the earlier proof file \/srv\/openclaw-sandbox\/owner-exec-[0-9a-f]+\.txt is still there/)
   t.match(byId.upgrade, /the earlier session is kept \(agents\//)
   t.match(byId.upgrade, /the owner is answered after the upgrade: .*value [0-9a-f]{24} made and written to/, 'a tool ran in the sandbox for the same owner')
+  t.match(byId.rollback, /^state-disk: the state of OpenClaw \S+ is back \(from \/var\/lib\/openclaw-state\/pre-upgrade\//, 'state-disk.sh rollback put the saved copy back')
+  t.match(byId.rollback, new RegExp(`first boot took owner \\d+'s state of OpenClaw ${TAG.replace(/\./g, '\\.')}, as saved before the upgrade`))
+  t.match(byId.rollback, /the turn made after the upgrade is only in rolled-back\/\d{8}T\d{6}Z/, 'what the upgraded image added is kept aside, not running')
+  t.match(byId.rollback, /the session from before the upgrade is there/)
+  t.match(byId.rollback, /the owner is answered after the rollback: .*value [0-9a-f]{24} made and written to/, 'the image starts again on the rolled-back state and runs a tool for the owner')
   t.ok(existsSync(join(out.runDir, 'boot-test', 'boot-test-report.json')), 'the boot test\'s report is kept in the run directory')
 })
 

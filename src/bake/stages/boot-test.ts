@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ClawbakeError } from '../../errors.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from '../../boottest/boot-test.ts'
+import { clockForBoth, previousImage } from '../../boottest/previous.ts'
 import { assertIdentity, type MachineIdentity } from '../../boottest/checks.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../../gates/suite.ts'
 import type { ResolvedImage } from '../contract.ts'
@@ -40,10 +41,17 @@ export const bootTest = stage('boot-test', async (ctx, { 'run-dir': run, gates, 
   // a rehearsal of some gates never publishes: nothing to boot-test
   if (req.builder !== 'qemu' || !prepare.accelerator || !req.bootTest || req.onlyGates?.length) return skipped<BootTested | null>(null)
   const buildVm = readBuildIdentity(run.dir)
-  const { timeouts, timeScale } = bootTimeouts(prepare.accelerator, prepare.clock ?? undefined)
+  const dir = join(run.dir, 'boot-test')
+  // --upgrade-from: a client of the image clients run today is moved onto this one, and back
+  const previous = req.upgradeFrom
+    ? await previousImage({ ref: req.upgradeFrom, root: ctx.root, cwd: req.cwd ?? ctx.root, dir, env: io.env, log: line => ctx.progress('boot-test', `| ${line}`) })
+    : null
+  const clock = previous && prepare.clock ? await clockForBoth(prepare.accelerator, prepare.clock, previous, io.env) : prepare.clock
+  if (previous) ctx.progress('boot-test', `| upgrade from ${previous.what}${previous.pullMs !== null ? `, pulled in ${(previous.pullMs / 1000).toFixed(1)} s` : ''}${clock !== prepare.clock ? `; clock ${clock?.clock} for both (${clock?.why})` : ''}`)
+  const { timeouts, timeScale } = bootTimeouts(prepare.accelerator, clock ?? undefined)
   const report = await runBootTest({
     image: join(ctx.root, gates.artifact.id), pinnedRef: pinnedRef(ctx.tag, resolve.digest), openclawVersion: ctx.tag, root: ctx.root,
-    dir: join(run.dir, 'boot-test'), accelerator: prepare.accelerator, ...(prepare.clock ? { clock: prepare.clock } : {}),
+    dir, accelerator: prepare.accelerator, ...(clock ? { clock } : {}), ...(previous ? { previous: { image: previous.image, what: previous.what } } : {}),
     avotsUpstream: (req.bootTestAvotsUrl ?? io.env.AVOTS_BASE_URL ?? DEFAULT_AVOTS_BASE_URL).replace(/\/+$/, ''),
     avotsApiKey: io.env.AVOTS_API_KEY ?? '', buildIdentity: buildVm, timeouts, timeScale, masker: ctx.masker,
     log: line => ctx.progress('boot-test', `| ${line}`), ...(req.signal ? { signal: req.signal } : {}),
@@ -63,5 +71,5 @@ export const bootTest = stage('boot-test', async (ctx, { 'run-dir': run, gates, 
 export function bootTestDetail(r: BootTestReport): string {
   const t = (s: string) => r.timings.find(x => x.stage === s)?.ms
   const sec = (ms: number | undefined) => (ms === undefined ? '?' : `${(ms / 1000).toFixed(0)} s`)
-  return `${r.gates.length}/${r.gates.length} passed in ${sec(r.wallMs)} (boot 1: SSH ${sec(t('boot 1: boot to SSH'))}, first boot ${sec(t('boot 1: first boot done'))}, gateway ready ${sec(t('boot 1: gateway ready'))}; boot 2: gateway ready ${sec(t('boot 2: gateway ready'))})`
+  return `${r.gates.length}/${r.gates.length} passed in ${sec(r.wallMs)} (boot 1: SSH ${sec(t('boot 1: boot to SSH'))}, first boot ${sec(t('boot 1: first boot done'))}, gateway ready ${sec(t('boot 1: gateway ready'))}; upgrade boot: gateway ready ${sec(t('boot 2: gateway ready'))}; rollback boot: gateway ready ${sec(t('boot 3: gateway ready'))})`
 }

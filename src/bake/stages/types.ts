@@ -44,6 +44,10 @@ export interface BakeRequest {
   bootTest?: boolean
   /** the boot test's avots, as this machine reaches it (the rehearsal's stand-in); default AVOTS_BASE_URL */
   bootTestAvotsUrl?: string
+  /** `--upgrade-from`: the image clients run today (a channel, an image reference, or a qcow2 file), upgraded from in the boot test */
+  upgradeFrom?: string
+  /** where a relative --upgrade-from file is found (the caller's working directory) */
+  cwd?: string
 }
 
 export interface BakeDeps {
