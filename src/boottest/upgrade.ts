@@ -91,32 +91,46 @@ export async function poweroffVm(vm: ClientVm, ssh: Ssh, timeoutMs: number, log:
   }
 }
 
+/** The client's VM after a move of its disk, and the owner's next turn on it. */
+interface MovedClient {
+  ssh: Ssh
+  host: OpenclawHost
+  tg: TelegramStandin
+  proxy: AvotsProxy
+  ownerId: number
+  nonce: string
+  turnMs: number
+}
+
+/** What this boot's first boot said of the state disk it found (adopted: whose, from which release), and what is under `dir` of the disk. */
+async function firstBootTook(ssh: Ssh, dir: 'pre-upgrade' | 'rolled-back'): Promise<{ adopted: { owner: string; release: string } | null; said: string; listing: string }> {
+  const r = await ssh.exec(`grep -hE 'state-disk:|first-boot:' /var/log/cloud-init-output.log | tail -n 8; echo "@@ls=$(ls ${STATE_MOUNT}/${dir} 2>/dev/null | tr '\\n' ' ')"`, { sudo: true })
+  const m = /state-disk: owner (\d+)'s state from OpenClaw (\S+) adopted/.exec(r.stdout)
+  return {
+    adopted: m ? { owner: m[1] as string, release: m[2] as string } : null,
+    said: r.stdout.replace(/@@ls=.*/, '').trim().split('\n').slice(-3).join(' | ') || 'nothing',
+    listing: /@@ls=(.*)/.exec(r.stdout)?.[1]?.trim() ?? '',
+  }
+}
+
 /**
  * upgrade: a new root of the image, booted with the first client's state disk,
  * as the same client. First boot adopted the state (a copy saved first), every
  * file of the state is still there with the same secrets, the earlier proof
  * file and session are kept, and the owner is answered with a tool run in the sandbox.
  */
-export async function upgradeVerdict(opts: {
-  ssh: Ssh
-  host: OpenclawHost
-  tg: TelegramStandin
-  proxy: AvotsProxy
-  ownerId: number
+export async function upgradeVerdict(opts: MovedClient & {
   before: StateEvidence
   /** the proof file the owner's turn made before the upgrade, and its value */
   proof: { path: string; value: string }
-  nonce: string
-  turnMs: number
 }): Promise<Verdict> {
   const { ssh } = opts
   const problems: string[] = []
   const facts: string[] = []
-  const said = await ssh.exec(`grep -hE 'state-disk:|first-boot:' /var/log/cloud-init-output.log | tail -n 8; echo "@@copies=$(ls ${STATE_MOUNT}/pre-upgrade 2>/dev/null | tr '\\n' ' ')"`, { sudo: true })
-  const adopted = /state-disk: owner (\d+)'s state from OpenClaw (\S+) adopted/.exec(said.stdout)
-  const copies = /@@copies=(.*)/.exec(said.stdout)?.[1]?.trim() ?? ''
-  if (!adopted || adopted[1] !== String(opts.ownerId)) problems.push(`first boot did not say it adopted owner ${opts.ownerId}'s state (it said: ${said.stdout.replace(/@@copies=.*/, '').trim().split('\n').slice(-3).join(' | ') || 'nothing'})`)
-  else facts.push(`first boot adopted owner ${adopted[1]}'s state from OpenClaw ${adopted[2]}`)
+  const took = await firstBootTook(ssh, 'pre-upgrade')
+  const copies = took.listing
+  if (took.adopted?.owner !== String(opts.ownerId)) problems.push(`first boot did not say it adopted owner ${opts.ownerId}'s state (it said: ${took.said})`)
+  else facts.push(`first boot adopted owner ${took.adopted.owner}'s state from OpenClaw ${took.adopted.release}`)
   if (!copies) problems.push(`no copy saved before the adoption (${STATE_MOUNT}/pre-upgrade is empty)`)
   else facts.push(`the state from before is saved (pre-upgrade/${copies.split(' ')[0]})`)
 
@@ -162,12 +176,7 @@ export async function rollBack(vm: ClientVm, ssh: Ssh, timeoutMs: number, log: (
  * kept aside under rolled-back/, every file of the saved state is there, the earlier session and proof are
  * kept, the turn made after the upgrade is not in the running state, and the owner is answered again.
  */
-export async function rollbackVerdict(opts: {
-  ssh: Ssh
-  host: OpenclawHost
-  tg: TelegramStandin
-  proxy: AvotsProxy
-  ownerId: number
+export async function rollbackVerdict(opts: MovedClient & {
   /** the release whose state was saved before the upgrade (the previous image's) */
   release: string | null
   /** the state as it was before the upgrade */
@@ -176,18 +185,15 @@ export async function rollbackVerdict(opts: {
   proof: { path: string; value: string }
   /** the value of the owner's turn after the upgrade: in rolled-back/, not in the running state */
   discarded: string
-  nonce: string
-  turnMs: number
 }): Promise<Verdict> {
   const { ssh } = opts
   const problems: string[] = []
   const facts: string[] = []
-  const said = await ssh.exec(`grep -hE 'state-disk:|first-boot:' /var/log/cloud-init-output.log | tail -n 8; echo "@@aside=$(ls ${STATE_MOUNT}/rolled-back 2>/dev/null | tr '\\n' ' ')"`, { sudo: true })
-  const adopted = /state-disk: owner (\d+)'s state from OpenClaw (\S+) adopted/.exec(said.stdout)
-  if (!adopted || adopted[1] !== String(opts.ownerId)) problems.push(`first boot did not take owner ${opts.ownerId}'s rolled-back state (it said: ${said.stdout.replace(/@@aside=.*/, '').trim().split('\n').slice(-3).join(' | ') || 'nothing'})`)
-  else if (opts.release && adopted[2] !== opts.release) problems.push(`first boot took state of OpenClaw ${adopted[2]}, not the ${opts.release} saved before the upgrade`)
-  else facts.push(`first boot took owner ${adopted[1]}'s state of OpenClaw ${adopted[2]}, as saved before the upgrade`)
-  const aside = /@@aside=(.*)/.exec(said.stdout)?.[1]?.trim() ?? ''
+  const took = await firstBootTook(ssh, 'rolled-back')
+  if (took.adopted?.owner !== String(opts.ownerId)) problems.push(`first boot did not take owner ${opts.ownerId}'s rolled-back state (it said: ${took.said})`)
+  else if (opts.release && took.adopted.release !== opts.release) problems.push(`first boot took state of OpenClaw ${took.adopted.release}, not the ${opts.release} saved before the upgrade`)
+  else facts.push(`first boot took owner ${took.adopted.owner}'s state of OpenClaw ${took.adopted.release}, as saved before the upgrade`)
+  const aside = took.listing
   if (!aside) problems.push(`nothing under ${STATE_MOUNT}/rolled-back: the state the upgrade made was not kept aside`)
 
   const turn = await ownerExec({ host: opts.host, tg: opts.tg, proxy: opts.proxy, ownerId: opts.ownerId, nonce: opts.nonce, timeoutMs: opts.turnMs, freshSession: false })
