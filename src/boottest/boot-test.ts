@@ -39,6 +39,7 @@ import { buildUserData } from '../provision/user-data.ts'
 import { run, type Mask } from '../proc/run.ts'
 import type { Accelerator, ClockChoice } from '../vm/accelerator.ts'
 import { asSeenByGuest, blankStateDisk, bootClientVm, type ClientVm } from './vm.ts'
+import { watchSerial, type GuestPanic } from '../vm/serial-watch.ts'
 import { poweroffVm, rollBack, rollbackVerdict, stateEvidence, stateOnDisk, upgradeVerdict, type StateEvidence } from './upgrade.ts'
 import { egressGate } from '../gates/egress.ts'
 import { FORBIDDEN_ADDR, sshShell, startForbiddenStandin, type HostForbiddenStandin } from './egress.ts'
@@ -182,19 +183,25 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   const wall0 = performance.now()
   const results = new Map<BootCheck, GateResult>()
   const timings: { stage: string; ms: number }[] = []
+  // once a guest kernel panicked the report is settled: what the stopped VMs make fail afterwards is not news
+  let settled = false
+  let current: BootCheck | null = null
   const record = (id: BootCheck, v: Verdict, ms: number) => {
+    if (settled) return
     results.set(id, { id, ok: v.ok, detail: v.detail, ms })
     log(`${v.ok ? 'ok  ' : 'FAIL'} ${id} (${(ms / 1000).toFixed(1)} s): ${v.detail}`)
   }
   const check = async (id: BootCheck, body: () => Promise<Verdict>) => {
     log(`...  ${id}: running`)
     const t = performance.now()
+    current = id
     let v: Verdict
     try {
       v = await body()
     } catch (e) {
       v = { ok: false, detail: `the check failed to run: ${(e as Error).message}` }
     }
+    current = null
     record(id, v, msSince(t))
     return v
   }
@@ -219,8 +226,12 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     stops.push(() => proxy.close())
     opts.masker?.add?.(client.botToken)
     opts.masker?.add?.(client.gatewayToken)
-    const b = await bootAs(opts, client, n, tg, proxy, key, forbidden, stateDisk, image)
+    if (settled) throw new Error('the boot test has stopped')
+    const b = await bootAs({ ...opts, signal: vmSignal }, client, n, tg, proxy, key, forbidden, stateDisk, image)
     stops.push(() => b.vm.stop())
+    // a kernel panic leaves qemu and its SSH forward up: every wait on this VM would run to its timeout
+    const watch = watchSerial(b.vm.serialLog, p => panicOf(n, b.vm.serialLog, p))
+    stops.push(async () => watch.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
     log(`boot ${n}: waiting for cloud-init and first boot (up to ${Math.round(cloudInitMs / 1000)} s)`)
     const ci = await cloudInitDone(b.ssh, cloudInitMs)
@@ -277,6 +288,23 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     })
   }
 
+  /** The check a panic of boot `n` fails: the one running, else the one that boot is for. */
+  const blame = (n: number): BootCheck => current ?? (n === 1 ? (results.has('cloud-init') ? 'stack' : 'cloud-init') : BOOT_OF[n] ?? 'cloud-init')
+  // a panic stops every VM of the test (and any a still-running step would start), as Ctrl-C does
+  const halt = new AbortController()
+  const vmSignal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal
+  let onPanic: ((e: Error) => void) | undefined
+  const panicked = new Promise<never>((_, reject) => { onPanic = reject })
+  panicked.catch(() => {})
+  const panicOf = (n: number, serialLog: string, p: GuestPanic) => {
+    if (settled) return
+    const id = blame(n)
+    record(id, { ok: false, detail: `boot ${n}: the guest kernel panicked (${p.reason}); serial console (${serialLog}): ${p.evidence}` }, 0)
+    settled = true
+    halt.abort()
+    onPanic?.(new Error(`boot ${n}: guest kernel panic`))
+  }
+
   // the owner's whole turn on the first boot: how long each stranger is watched
   let ownerTurnMs: number | null = null
   // Ctrl-C / SIGTERM: the VMs are stopped by PID (finally, below) at once, whatever step was waiting on them
@@ -288,7 +316,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   })
   interrupted.catch(() => {})
   try {
-    await Promise.race([interrupted, (async () => {
+    await Promise.race([interrupted, panicked.catch(() => { /* recorded: the report says which check and why */ }), (async () => {
       // ---- first boot: the whole proof
       const first = newClient()
       // the first client's own disk: blank now, carried to the upgrade boot
@@ -457,6 +485,9 @@ export function bootTimeouts(accel: Accelerator, clock?: ClockChoice): { timeout
     ? { timeouts: { sshMs: x(900_000), cloudInitMs: x(1_200_000), readyMs: x(900_000), turnMs: x(600_000) }, timeScale: 4 * r }
     : { timeouts: { sshMs: 300_000, cloudInitMs: 600_000, readyMs: 240_000, turnMs: 150_000 }, timeScale: 1 }
 }
+
+/** The check each boot after the first is for (boot 1 has many: the one running, else cloud-init or stack). */
+const BOOT_OF: Record<number, BootCheck> = { 2: 'upgrade', 3: 'rollback', 4: 'second-boot', 5: 'upgrade-from-previous', 6: 'upgrade-from-previous', 7: 'rollback' }
 
 /** How long a clean power-off from inside may take before qemu is stopped. */
 const powerOffMsOf = (opts: Pick<BootTestOptions, 'timeScale'>) => 300_000 * (opts.timeScale ?? 1) / 4

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import semver from 'semver'
 import { metaData, userData, BUILD_USER } from '../../src/bake/seed.ts'
 import { run, runOk, startDaemon, tail, type Daemon } from '../../src/proc/run.ts'
+import { watchSerial, type GuestPanic } from '../../src/vm/serial-watch.ts'
 import { acceleratorArgs, chooseAccelerator, chooseClock, INSTRUCTION_CLOCK_WALL_RATIO, timeoutScale, type TcgClock } from '../../src/vm/accelerator.ts'
 import { ensureOpenclaw } from '../../src/openclaw/runtime.ts'
 import { buildDebianBase, debianBaseKey, type DebianBase } from '../../src/vm/debian-base.ts'
@@ -188,6 +189,26 @@ if (skip) {
     t.match(none.why, /^kvm: no \/.*no-kvm$/, 'and it says so')
     t.equal(timeoutScale('kvm'), 1, 'KVM timeouts are not scaled')
     t.ok(timeoutScale('tcg') >= 10, 'TCG timeouts are scaled up')
+  })
+
+  t.test('a guest kernel that panics is seen on its serial console at once, in the kernel\'s own words', async t => {
+    // the base's real kernel with no root disk: it panics ("VFS: Unable to mount root fs"), and qemu stays up
+    const { kernel } = await base()
+    const dir = scratch(t)
+    const serial = join(dir, 'serial.log')
+    const vm = startDaemon('qemu-system-x86_64', [
+      ...acceleratorArgs('tcg'), '-smp', '1', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
+      '-kernel', kernel, '-append', 'console=ttyS0 root=/dev/vdz panic=0 rootwait=0', '-serial', `file:${serial}`,
+    ])
+    t.teardown(() => vm.stop(1000))
+    const t0 = Date.now()
+    const seen = await new Promise<GuestPanic | null>(resolve => {
+      const w = watchSerial(serial, p => resolve(p), 500)
+      setTimeout(() => { w.stop(); resolve(null) }, 180_000).unref()
+    })
+    t.ok(seen, `the panic was seen (${((Date.now() - t0) / 1000).toFixed(1)} s after qemu started)`)
+    t.match(seen?.reason, /^Kernel panic - not syncing: VFS: Unable to mount root fs/)
+    t.ok(vm.running(), 'qemu itself is still running: only the console tells')
   })
 
   t.test('boots with a NoCloud seed: cloud-init done, root grown, Docker Compose v2 and nftables there', async t => {

@@ -210,6 +210,28 @@ t.test('a first boot that cannot start the stack (no avots key) fails the boot t
   t.ok(existsSync(join(dir, 'boot-1', 'serial.log')) && existsSync(join(dir, 'boot-1', 'disk.qcow2')), 'the overlay and the serial log are kept for inspection')
 })
 
+t.test('a client VM whose kernel panics fails the boot test at once, in the kernel\'s own words, and no VM is left', async t => {
+  const avots = await startAvotsStandin({ mode: 'tool', apiKey: avotsKey })
+  t.teardown(() => avots.close())
+  const dir = mkdtempSync(join(tmpdir(), 'clawbake-boot-panic-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const t1 = Date.now()
+  // the user-data `clawbake user-data` made, plus a bootcmd that crashes the kernel (sysrq), early in the first boot
+  const report = await runBootTest({
+    image: imageFile, pinnedRef: `ghcr.io/openclaw/openclaw:${TAG}@${entry?.digest}`, openclawVersion: TAG, root: tree, dir,
+    accelerator: accelerator as 'kvm' | 'tcg', avotsUpstream: avots.baseUrl, avotsApiKey: avotsKey, buildIdentity: entry?.buildVm ?? null, secondBoot: false,
+    editUserData: text => text.replace(/^#cloud-config\n/, '#cloud-config\nbootcmd:\n  - [sh, -c, "echo c > /proc/sysrq-trigger"]\n'),
+    ...bootTimeouts(accelerator as 'kvm' | 'tcg'), log: l => t.comment(l),
+  })
+  const took = Date.now() - t1
+  t.equal(report.ok, false)
+  const ci = report.gates.find(g => g.id === 'cloud-init')!
+  t.match(ci.detail, /^boot 1: the guest kernel panicked \(Kernel panic - not syncing: sysrq triggered crash\); serial console \(.*serial\.log\): /, 'the check that was waiting names the panic')
+  t.match(ci.detail, /sysrq: Trigger a crash/, 'with the kernel\'s own account')
+  t.ok(took < 10 * 60_000, `stopped at once, not at the SSH or cloud-init timeout (${Math.round(took / 1000)} s)`)
+  t.notOk((await run('pgrep', ['-f', join(dir, 'boot-1')])).stdout.trim(), 'its qemu was stopped')
+})
+
 t.test('a real in-VM failure (avots answering text only) fails owner-exec, fails the Packer build and publishes nothing', async t => {
   const root2 = bakeTree(t)
   // The published image as the base (Docker and the pinned image already in it: no install, no pull) and only

@@ -36,6 +36,11 @@ interface PackerManifest {
 export const gates = stage('gates', async (ctx, { resolve, 'run-dir': run, build, prepare }: { resolve: ResolvedImage; 'run-dir': RunDir; build: Built; prepare: Prepared }) => {
   const { req, masker, tag, root } = ctx
   const { manifestPath, reportPath } = run
+  if (build.guestPanic) {
+    const serial = join(run.dir, 'serial.log')
+    ctx.progress('gates', `FAILED: the build VM's kernel panicked`)
+    throw new ClawbakeError(`the build VM's kernel panicked (${build.guestPanic.reason}); Packer was stopped and nothing was published; serial console (${serial}): ${masker.mask(build.guestPanic.evidence)}`, { file: serial, rule: 'bake.guest-panic' }, 1)
+  }
   if (req.signal?.aborted) throw new ClawbakeError('interrupted: Packer was stopped (it stops the VM and removes what it made); nothing was published', { rule: 'bake.interrupted' }, 2)
   const read = readGateReport(reportPath, masker)
   const report = read && withHostTimes(read, build.gateStamps, guestClockOf(req.builder, prepare))
