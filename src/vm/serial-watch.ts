@@ -75,3 +75,23 @@ export function watchSerial(file: string, onPanic: (p: GuestPanic) => void, ever
     },
   }
 }
+
+/**
+ * Runs `body` (something that waits on the guest: Packer's build) with an abort signal that also fires when the
+ * guest's kernel panics; returns its result and the panic, if there was one.
+ */
+export async function untilPanic<T>(serialLog: string, signal: AbortSignal | undefined, body: (signal: AbortSignal) => Promise<T>, onPanic?: (p: GuestPanic) => void, everyMs = SERIAL_WATCH_MS): Promise<{ value: T; panic: GuestPanic | null }> {
+  let panic: GuestPanic | null = null
+  const stop = new AbortController()
+  const watch = watchSerial(serialLog, p => {
+    panic = p
+    onPanic?.(p)
+    stop.abort()
+  }, everyMs)
+  try {
+    const value = await body(signal ? AbortSignal.any([signal, stop.signal]) : stop.signal)
+    return { value, panic }
+  } finally {
+    watch.stop()
+  }
+}

@@ -2,12 +2,14 @@
 // the real console of a 2026.9.6 build VM on the instruction clock (qemu 7.2,
 // TCG single-threaded) whose kernel double-faulted after the egress gate:
 // Packer then waited on SSH for ever. The real guest kernel's panic is in
-// test/vm/debian-base.test.ts.
+// test/vm/debian-base.test.ts; the bake stops Packer through untilPanic, tested here
+// on a real process that handles SIGINT as Packer does.
 import t, { type Test } from 'tap'
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findPanic, watchSerial, type GuestPanic } from '../../src/vm/serial-watch.ts'
+import { findPanic, untilPanic, watchSerial, type GuestPanic } from '../../src/vm/serial-watch.ts'
+import { run } from '../../src/proc/run.ts'
 
 const REAL = readFileSync(new URL('./fixtures/serial-double-fault.log', import.meta.url), 'utf8')
 
@@ -58,4 +60,26 @@ t.test('stop() takes a last look, so a panic just before the VM went away is not
   writeFileSync(file, REAL)
   w.stop()
   t.equal(seen.length, 1)
+})
+
+t.test('untilPanic: a wait on the guest (run as Packer is: SIGINT first) is stopped by the guest\'s panic, and says so', async t => {
+  const file = serialFile(t)
+  writeFileSync(file, REAL.split('\n').slice(0, 10).join('\n') + '\n')
+  const said: string[] = []
+  const t0 = Date.now()
+  setTimeout(() => appendFileSync(file, REAL.split('\n').slice(10).join('\n')), 300)
+  const { value, panic } = await untilPanic(file, undefined, signal => run('sh', ['-c', 'trap "echo stopping the VM; exit 130" INT; while :; do sleep 0.1; done'], { signal, abortWith: 'SIGINT', abortGraceMs: 5000 }), p => said.push(p.reason), 50)
+  t.equal(value.code, 130, 'it got SIGINT and cleaned up, as Packer does')
+  t.equal(value.stdout, 'stopping the VM\n')
+  t.ok(Date.now() - t0 < 5000, `at once (${Date.now() - t0} ms), not at a timeout`)
+  t.equal(panic?.reason, 'Kernel panic - not syncing: Fatal exception in interrupt')
+  t.same(said, ['Kernel panic - not syncing: Fatal exception in interrupt'])
+
+  const quiet = await untilPanic(serialFile(t), undefined, () => run('sh', ['-c', 'echo built']), undefined, 50)
+  t.same([quiet.value.stdout, quiet.panic], ['built\n', null], 'no panic: the result as it is')
+
+  const ac = new AbortController()
+  setTimeout(() => ac.abort(), 200)
+  const ctrlC = await untilPanic(serialFile(t), ac.signal, signal => run('sleep', ['30'], { signal }), undefined, 50)
+  t.same([ctrlC.value.signal, ctrlC.panic], ['SIGKILL', null], 'Ctrl-C still stops it, and no panic is claimed')
 })

@@ -4,7 +4,7 @@
 // A qemu build VM whose kernel panics would leave Packer waiting on SSH for
 // ever: its serial console is watched, and a panic stops Packer as Ctrl-C does.
 import { join } from 'node:path'
-import { watchSerial, type GuestPanic } from '../../vm/serial-watch.ts'
+import { untilPanic, type GuestPanic } from '../../vm/serial-watch.ts'
 import { gateStamper, type GateStamps } from '../gate-times.ts'
 import { packerBuild, type PackerResult } from '../packer.ts'
 import type { Prepared } from './prepare.ts'
@@ -20,28 +20,16 @@ export interface Built extends PackerResult {
 
 export const build = stage('build', async (ctx, { 'run-dir': run, prepare }: { 'run-dir': RunDir; prepare: Prepared; validate: null }) => {
   const stamper = gateStamper()
-  let guestPanic: GuestPanic | null = null
-  const panicStop = new AbortController()
-  const watch = ctx.req.builder === 'qemu'
-    ? watchSerial(join(run.dir, 'serial.log'), p => {
-      guestPanic = p
-      ctx.progress('build', `the build VM's kernel panicked (${p.reason}): stopping Packer`)
-      panicStop.abort()
-    })
-    : null
-  const signal = run.packerRun.signal ? AbortSignal.any([run.packerRun.signal, panicStop.signal]) : panicStop.signal
-  let b: PackerResult
-  try {
-    b = await packerBuild({
-      ...run.packerRun,
-      signal,
-      progress: line => {
-        stamper.observe(line)
-        ctx.progress('build', `| ${line}`)
-      },
-    }, prepare.varFile, ctx.req.builder)
-  } finally {
-    watch?.stop()
-  }
+  const packer = (signal: AbortSignal | undefined) => packerBuild({
+    ...run.packerRun,
+    ...(signal ? { signal } : {}),
+    progress: line => {
+      stamper.observe(line)
+      ctx.progress('build', `| ${line}`)
+    },
+  }, prepare.varFile, ctx.req.builder)
+  const { value: b, panic: guestPanic } = ctx.req.builder === 'qemu'
+    ? await untilPanic(join(run.dir, 'serial.log'), run.packerRun.signal, packer, p => ctx.progress('build', `the build VM's kernel panicked (${p.reason}): stopping Packer`))
+    : { value: await packer(run.packerRun.signal), panic: null }
   return { value: { ...b, gateStamps: stamper.stamps, guestPanic } satisfies Built, detail: b.code === 0 ? 'packer build finished' : `packer build failed (exit ${b.code})` }
 })
