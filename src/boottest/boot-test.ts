@@ -133,7 +133,7 @@ function newClient(): Client {
 const msSince = (t0: number) => Math.round(performance.now() - t0)
 
 /** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
-async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string, image: string): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number }> {
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string, image: string, onPanic: (p: GuestPanic, serialLog: string) => void): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number; watch: { stop(): void } }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
   let userData = await buildUserData(opts.root, {
@@ -153,7 +153,21 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
   log(`boot ${n}: ${image === opts.image ? '' : `the previous image ${opts.previous?.what ?? image}, `}qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}, state disk ${stateDisk}`)
-  const knownHosts = join(dir, 'known_hosts')
+  // a kernel panic leaves qemu and its SSH forward up: every wait on this VM would run to its timeout
+  const watch = watchSerial(vm.serialLog, p => onPanic(p, vm.serialLog))
+  try {
+    return { ...(await sshUp(opts, n, vm, key, image, t0, join(dir, 'known_hosts'))), vm, instanceId, t0, watch }
+  } catch (e) {
+    // the caller never gets this VM: stop it here
+    watch.stop()
+    await vm.stop().catch(() => {})
+    throw e
+  }
+}
+
+/** Waits for SSH to answer as the image's default user. */
+async function sshUp(opts: BootTestOptions, n: number, vm: ClientVm, key: { privateKey: string; publicKey: string }, image: string, t0: number, knownHosts: string): Promise<{ ssh: Ssh; sshMs: number }> {
+  const log = opts.log ?? (() => {})
   const until = Date.now() + (opts.timeouts?.sshMs ?? 600_000)
   const users = opts.sshUsers ?? ['debian', 'ubuntu']
   log(`boot ${n}: waiting for SSH (up to ${Math.round((opts.timeouts?.sshMs ?? 600_000) / 1000)} s)`)
@@ -168,7 +182,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
       if (r.code === 0) {
         const sshMs = msSince(t0)
         log(`boot ${n}: SSH as ${user} after ${(sshMs / 1000).toFixed(1)} s`)
-        return { vm, ssh, instanceId, sshMs, t0 }
+        return { ssh, sshMs }
       }
     }
     if (Date.now() > until) {
@@ -227,11 +241,9 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     opts.masker?.add?.(client.botToken)
     opts.masker?.add?.(client.gatewayToken)
     if (settled) throw new Error('the boot test has stopped')
-    const b = await bootAs({ ...opts, signal: vmSignal }, client, n, tg, proxy, key, forbidden, stateDisk, image)
+    const b = await bootAs({ ...opts, signal: vmSignal }, client, n, tg, proxy, key, forbidden, stateDisk, image, (p, serialLog) => panicOf(n, serialLog, p))
     stops.push(() => b.vm.stop())
-    // a kernel panic leaves qemu and its SSH forward up: every wait on this VM would run to its timeout
-    const watch = watchSerial(b.vm.serialLog, p => panicOf(n, b.vm.serialLog, p))
-    stops.push(async () => watch.stop())
+    stops.push(async () => b.watch.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
     log(`boot ${n}: waiting for cloud-init and first boot (up to ${Math.round(cloudInitMs / 1000)} s)`)
     const ci = await cloudInitDone(b.ssh, cloudInitMs)
