@@ -133,7 +133,7 @@ function newClient(): Client {
 const msSince = (t0: number) => Math.round(performance.now() - t0)
 
 /** One boot of the image as the VM of `client`: seed, qemu, SSH up. The caller stops it. */
-async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string, image: string, onPanic: (p: GuestPanic, serialLog: string) => void): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number; watch: { stop(): void } }> {
+async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: TelegramStandin, proxy: AvotsProxy, key: { privateKey: string; publicKey: string }, forbidden: HostForbiddenStandin, stateDisk: string, image: string, onPanic: (p: GuestPanic, serialLog: string) => void, previous = false): Promise<{ vm: ClientVm; ssh: Ssh; instanceId: string; sshMs: number; t0: number; watch: { stop(): void } }> {
   const log = opts.log ?? (() => {})
   const instanceId = `clawbake-boot-${randomBytes(6).toString('hex')}`
   let userData = await buildUserData(opts.root, {
@@ -152,7 +152,7 @@ async function bootAs(opts: BootTestOptions, client: Client, n: number, tg: Tele
     sshPublicKey: key.publicKey, stateDisk, guestfwd: [{ addr: FORBIDDEN_ADDR, port: 80, hostPort: forbidden.port }],
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
-  log(`boot ${n}: ${image === opts.image ? '' : `the previous image ${opts.previous?.what ?? image}, `}qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}, state disk ${stateDisk}`)
+  log(`boot ${n}: ${previous ? `the previous image ${opts.previous?.what ?? image}, ` : ''}qemu pid ${vm.qemu.pid}, SSH on 127.0.0.1:${vm.sshPort}, serial ${vm.serialLog}, state disk ${stateDisk}`)
   // a kernel panic leaves qemu and its SSH forward up: every wait on this VM would run to its timeout
   const watch = watchSerial(vm.serialLog, p => onPanic(p, vm.serialLog))
   try {
@@ -233,7 +233,9 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
 
   /** One client's VM up to a ready gateway; false (and the failures recorded) when it never got there. */
   let previousVersion: string | null = null
-  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, from?: { updateId: number; messageId: number }, image = opts.image) => {
+  const bringUp = async (n: number, client: Client, checks: boolean, stateDisk: string, from?: { updateId: number; messageId: number }, previous = false) => {
+    // the previous image may be the very same file (a same-release rehearsal): which one is meant is said, not guessed from the path
+    const image = previous && opts.previous ? opts.previous.image : opts.image
     const tg = await startTelegramStandin({ token: client.botToken, ...(from ? { firstUpdateId: from.updateId, firstMessageId: from.messageId } : {}) })
     stops.push(() => tg.close())
     const proxy = await startAvotsProxy(opts.avotsUpstream)
@@ -241,7 +243,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     opts.masker?.add?.(client.botToken)
     opts.masker?.add?.(client.gatewayToken)
     if (settled) throw new Error('the boot test has stopped')
-    const b = await bootAs({ ...opts, signal: vmSignal }, client, n, tg, proxy, key, forbidden, stateDisk, image, (p, serialLog) => panicOf(n, serialLog, p))
+    const b = await bootAs({ ...opts, signal: vmSignal }, client, n, tg, proxy, key, forbidden, stateDisk, image, (p, serialLog) => panicOf(n, serialLog, p), previous)
     stops.push(() => b.vm.stop())
     stops.push(async () => b.watch.stop())
     timings.push({ stage: `boot ${n}: boot to SSH`, ms: b.sshMs })
@@ -255,9 +257,9 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     if (checks) record('cloud-init', ci, 0)
     if (checks) await check('no-build-leftovers', () => noBuildLeftovers(b.ssh, b.instanceId))
     const carried = async () => tagOfRef((await shippedPin(b.ssh)) ?? '') || null
-    if (image === opts.image) version ??= await carried()
+    if (!previous) version ??= await carried()
     else previousVersion ??= await carried()
-    const oc = await sshOpenclaw(b.ssh, { version: (image === opts.image ? version : previousVersion) ?? 'unknown', timeScale: opts.timeScale ?? 1 })
+    const oc = await sshOpenclaw(b.ssh, { version: (previous ? previousVersion : version) ?? 'unknown', timeScale: opts.timeScale ?? 1 })
     stops.push(() => oc.gateway.stop())
     log(`boot ${n}: waiting for the gateway to answer and poll the Bot API (up to ${Math.round(readyMs / 1000)} s)`)
     const ready = await waitReady(oc.host, oc.gateway, tg, readyMs).then(() => null, async (e: Error) => `${e.message}; ${await oc.gateway.evidence?.().catch(x => `no evidence: ${(x as Error).message}`)}`)
@@ -270,9 +272,9 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
   type Up = Extract<Awaited<ReturnType<typeof bringUp>>, { ok: true }>
   /**
    * rollback: on the upgraded VM `on`, what docs/oncall.md tells an operator (stack stopped, `state-disk.sh
-   * rollback`, power off), then `image` (the previous image) booted with the disk as the same client.
+   * rollback`, power off), then the previous image (`previous`; else this one) booted with the disk as the same client.
    */
-  const rollbackAndBoot = async (r: { n: number; client: Client; disk: string; on: Up; upgradeOk: boolean; turnNonce: string; before: StateEvidence; proof: { path: string; value: string }; image: string; release: string | null }) => {
+  const rollbackAndBoot = async (r: { n: number; client: Client; disk: string; on: Up; upgradeOk: boolean; turnNonce: string; before: StateEvidence; proof: { path: string; value: string }; previous: boolean; release: string | null }) => {
     const t = performance.now()
     if (!r.upgradeOk) {
       record('rollback', { ok: false, detail: 'not tried: the upgrade it would undo failed' }, 0)
@@ -288,15 +290,15 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     }
     const seq = r.on.tg.sequence()
     await stopAll()
-    const back = await bringUp(r.n, r.client, false, r.disk, seq, r.image)
+    const back = await bringUp(r.n, r.client, false, r.disk, seq, r.previous)
     if (!back.ok) {
-      record('rollback', { ok: false, detail: `${r.image === opts.image ? 'the image' : 'the previous image'} on the rolled-back state disk did not come up (${said}): ${back.why}` }, msSince(t))
+      record('rollback', { ok: false, detail: `${r.previous ? 'the previous image' : 'the image'} on the rolled-back state disk did not come up (${said}): ${back.why}` }, msSince(t))
       return
     }
-    const release = r.image === opts.image ? r.release : previousVersion
+    const release = r.previous ? previousVersion : r.release
     await check('rollback', async () => {
       const v = await rollbackVerdict({ ssh: back.b.ssh, host: back.oc.host, tg: back.tg, proxy: back.proxy, ownerId: r.client.ownerId, release, restored: r.before, proof: r.proof, discarded, nonce: randomBytes(8).toString('hex'), turnMs })
-      return { ok: v.ok, detail: `${said}; ${r.image === opts.image ? 'this image' : `the previous image (${opts.previous?.what ?? r.image})`} again: ${v.detail}` }
+      return { ok: v.ok, detail: `${said}; ${r.previous ? `the previous image (${opts.previous?.what ?? 'unknown'})` : 'this image'} again: ${v.detail}` }
     })
   }
 
@@ -402,7 +404,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
             const v = await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: turnNonce, turnMs }))
             // without a previous image, the rollback goes back onto this one
             if (wantRollback && !opts.previous) {
-              await rollbackAndBoot({ n: 3, client: first, disk: firstDisk, on: up3, upgradeOk: v.ok, turnNonce, before, proof: earlier, image: opts.image, release: version })
+              await rollbackAndBoot({ n: 3, client: first, disk: firstDisk, on: up3, upgradeOk: v.ok, turnNonce, before, proof: earlier, previous: false, release: version })
             }
           }
         }
@@ -415,7 +417,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         const client = newClient()
         const disk = await blankStateDisk(join(opts.dir, 'state-previous.qcow2'))
         const t = performance.now()
-        const p1 = await bringUp(5, client, false, disk, undefined, prev.image)
+        const p1 = await bringUp(5, client, false, disk, undefined, true)
         let made: { kept: StateEvidence; proof: { path: string; value: string }; sequence: { updateId: number; messageId: number } } | null = null
         if (!p1.ok) {
           record('upgrade-from-previous', { ok: false, detail: `the previous image (${prev.what}) did not come up as owner ${client.ownerId}'s VM: ${p1.why}` }, msSince(t))
@@ -443,7 +445,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
             const turnNonce = randomBytes(8).toString('hex')
             const v = await upgradeVerdict({ ssh: p2.b.ssh, host: p2.oc.host, tg: p2.tg, proxy: p2.proxy, ownerId: client.ownerId, before: m.kept, proof: m.proof, nonce: turnNonce, turnMs }).catch((e: Error) => ({ ok: false, detail: `the check failed to run: ${e.message}` }))
             record('upgrade-from-previous', { ok: v.ok, detail: `from ${prev.what} (OpenClaw ${previousVersion ?? 'unknown'} -> ${version ?? 'unknown'}): ${v.detail}` }, msSince(t))
-            if (wantRollback) await rollbackAndBoot({ n: 7, client, disk, on: p2, upgradeOk: v.ok, turnNonce, before: m.kept, proof: m.proof, image: prev.image, release: previousVersion })
+            if (wantRollback) await rollbackAndBoot({ n: 7, client, disk, on: p2, upgradeOk: v.ok, turnNonce, before: m.kept, proof: m.proof, previous: true, release: previousVersion })
           }
           await stopAll()
         }
