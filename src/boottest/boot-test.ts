@@ -31,7 +31,7 @@ import { ClawbakeError } from '../errors.ts'
 import type { GateResult, Verdict } from '../gates/gate.ts'
 import { waitReady, sleep } from '../gates/conversation.ts'
 import { adminTunnel } from '../gates/admin-tunnel.ts'
-import { ownerExec } from '../gates/owner-exec.ts'
+import { ownerExec, turnProof } from '../gates/owner-exec.ts'
 import { strangerRefused, strangerWindowMs } from '../gates/stranger-refused.ts'
 import { startAvotsProxy, type AvotsProxy } from '../gates/avots-proxy.ts'
 import { startTelegramStandin, type TelegramStandin } from '../standins/telegram.ts'
@@ -220,6 +220,8 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
     return v
   }
   const turnMs = opts.timeouts?.turnMs ?? 150_000
+  // how long a clean power-off from inside may take before qemu is stopped
+  const powerOffMs = 300_000 * (opts.timeScale ?? 1) / 4
   const readyMs = opts.timeouts?.readyMs ?? 240_000
   const cloudInitMs = opts.timeouts?.cloudInitMs ?? 900_000
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
@@ -280,10 +282,10 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
       record('rollback', { ok: false, detail: 'not tried: the upgrade it would undo failed' }, 0)
       return
     }
-    const discarded = (await r.on.oc.host.readSandboxFile(r.on.oc.host.proofPath(`owner-exec-${r.turnNonce}.txt`)))?.content.trim() ?? ''
+    const discarded = (await turnProof(r.on.oc.host, r.turnNonce))?.value ?? ''
     let said: string
     try {
-      said = await rollBack(r.on.b.vm, r.on.b.ssh, powerOffMsOf(opts), log)
+      said = await rollBack(r.on.b.vm, r.on.b.ssh, powerOffMs, log)
     } catch (e) {
       record('rollback', { ok: false, detail: `the rollback on the upgraded VM failed: ${(e as Error).message}` }, msSince(t))
       return
@@ -351,9 +353,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         await check('owner-exec', async () => {
           const r = await ownerExec({ host: oc.host, tg, proxy, ownerId: first.ownerId, nonce, timeoutMs: turnMs })
           ownerTurnMs = r.turnMs
-          const path = oc.host.proofPath(`owner-exec-${nonce}.txt`)
-          const value = r.ok ? (await oc.host.readSandboxFile(path))?.content.trim() : undefined
-          if (value) proof = { path, value }
+          if (r.ok) proof = await turnProof(oc.host, nonce)
           return r
         })
         let strangerId = randomInt(100_000_000, 2_000_000_000)
@@ -381,14 +381,12 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
           // as an operator moves a client to a new image: the VM shut down cleanly, its disk kept
           kept = await stateEvidence(b.ssh).catch(() => null)
           sequence = tg.sequence()
-          await poweroffVm(b.vm, b.ssh, powerOffMsOf(opts), log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
+          await poweroffVm(b.vm, b.ssh, powerOffMs, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
         }
       }
       await stopAll()
 
       // ---- a new root of the same image with the first client's state disk, as that client
-      const powerOffMs = powerOffMsOf(opts)
-      const wantRollback = opts.upgrade !== false
       if (opts.upgrade !== false && up.ok) {
         const t = performance.now()
         if (!kept || !proof) {
@@ -403,7 +401,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
             const turnNonce = randomBytes(8).toString('hex')
             const v = await check('upgrade', () => upgradeVerdict({ ssh: up3.b.ssh, host: up3.oc.host, tg: up3.tg, proxy: up3.proxy, ownerId: first.ownerId, before, proof: earlier, nonce: turnNonce, turnMs }))
             // without a previous image, the rollback goes back onto this one
-            if (wantRollback && !opts.previous) {
+            if (!opts.previous) {
               await rollbackAndBoot({ n: 3, client: first, disk: firstDisk, on: up3, upgradeOk: v.ok, turnNonce, before, proof: earlier, previous: false, release: version })
             }
           }
@@ -424,14 +422,13 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
         } else {
           const nonce = randomBytes(8).toString('hex')
           const r = await ownerExec({ host: p1.oc.host, tg: p1.tg, proxy: p1.proxy, ownerId: client.ownerId, nonce, timeoutMs: turnMs })
-          const path = p1.oc.host.proofPath(`owner-exec-${nonce}.txt`)
-          const value = r.ok ? (await p1.oc.host.readSandboxFile(path))?.content.trim() : undefined
+          const madeProof = r.ok ? await turnProof(p1.oc.host, nonce) : null
           const keptPrev = await stateEvidence(p1.b.ssh).catch(() => null)
-          if (!r.ok || !value || !keptPrev) {
+          if (!madeProof || !keptPrev) {
             record('upgrade-from-previous', { ok: false, detail: `the owner's turn on the previous image (${prev.what}, OpenClaw ${previousVersion ?? 'unknown'}) made no state to upgrade: ${r.detail}` }, msSince(t))
           } else {
-            made = { kept: keptPrev, proof: { path, value }, sequence: p1.tg.sequence() }
-            log(`boot 5: the owner's turn on OpenClaw ${previousVersion ?? 'unknown'} made ${value}; powering off to move the disk onto this image`)
+            made = { kept: keptPrev, proof: madeProof, sequence: p1.tg.sequence() }
+            log(`boot 5: the owner's turn on OpenClaw ${previousVersion ?? 'unknown'} made ${madeProof.value}; powering off to move the disk onto this image`)
             await poweroffVm(p1.b.vm, p1.b.ssh, powerOffMs, log).catch(e => log(`power-off: ${(e as Error).message}; stopping qemu`))
           }
         }
@@ -445,7 +442,7 @@ export async function runBootTest(opts: BootTestOptions): Promise<BootTestReport
             const turnNonce = randomBytes(8).toString('hex')
             const v = await upgradeVerdict({ ssh: p2.b.ssh, host: p2.oc.host, tg: p2.tg, proxy: p2.proxy, ownerId: client.ownerId, before: m.kept, proof: m.proof, nonce: turnNonce, turnMs }).catch((e: Error) => ({ ok: false, detail: `the check failed to run: ${e.message}` }))
             record('upgrade-from-previous', { ok: v.ok, detail: `from ${prev.what} (OpenClaw ${previousVersion ?? 'unknown'} -> ${version ?? 'unknown'}): ${v.detail}` }, msSince(t))
-            if (wantRollback) await rollbackAndBoot({ n: 7, client, disk, on: p2, upgradeOk: v.ok, turnNonce, before: m.kept, proof: m.proof, previous: true, release: previousVersion })
+            await rollbackAndBoot({ n: 7, client, disk, on: p2, upgradeOk: v.ok, turnNonce, before: m.kept, proof: m.proof, previous: true, release: previousVersion })
           }
           await stopAll()
         }
@@ -503,8 +500,6 @@ export function bootTimeouts(accel: Accelerator, clock?: ClockChoice): { timeout
 /** The check each boot after the first is for (boot 1 has many: the one running, else cloud-init or stack). */
 const BOOT_OF: Record<number, BootCheck> = { 2: 'upgrade', 3: 'rollback', 4: 'second-boot', 5: 'upgrade-from-previous', 6: 'upgrade-from-previous', 7: 'rollback' }
 
-/** How long a clean power-off from inside may take before qemu is stopped. */
-const powerOffMsOf = (opts: Pick<BootTestOptions, 'timeScale'>) => 300_000 * (opts.timeScale ?? 1) / 4
 
 /** Which clock and host-time ratio the waits used, for a failure's words. */
 function clockSaid(opts: Pick<BootTestOptions, 'accelerator' | 'clock'>): string {

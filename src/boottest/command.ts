@@ -20,7 +20,7 @@ import { chooseClock } from '../vm/accelerator.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../gates/suite.ts'
 import type { CatalogEntry } from '../publish/catalog.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from './boot-test.ts'
-import { clockForBoth, previousImage } from './previous.ts'
+import { upgradeSource } from './previous.ts'
 import { assertIdentity, type MachineIdentity } from './checks.ts'
 
 const usage = 'clawbake boot-test <image.qcow2> [--rehearsal] [--once | --upgrade-from CHANNEL|IMAGE|FILE.qcow2] [--build-identity FILE] [--json]   (AVOTS_API_KEY, AVOTS_BASE_URL unless --rehearsal)'
@@ -102,8 +102,9 @@ export const command: Command = {
       const own = version ? await clockFor(accel.accelerator, version, io.env) : chooseClock(accel.accelerator, io.env, null)
       const dir = join(projectPaths(root).state, 'boot-test', `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`)
       // --upgrade-from: a client of the image clients run today is moved onto this one, and back
-      const previous = values['upgrade-from'] ? await previousImage({ ref: values['upgrade-from'], root, cwd: io.cwd, dir, env: io.env, log: l => io.err(`boot-test: ${l}\n`) }) : null
-      const clock = previous ? await clockForBoth(accel.accelerator, own, previous, io.env) : own
+      const source = values['upgrade-from'] ? await upgradeSource({ ref: values['upgrade-from'], root, cwd: io.cwd, dir, env: io.env, log: l => io.err(`boot-test: ${l}\n`), accel: accel.accelerator, clock: own }) : null
+      const previous = source?.previous ?? null
+      const clock = source?.clock ?? own
       const { timeouts, timeScale } = bootTimeouts(accel.accelerator, clock)
       io.err(`boot-test: ${image} (sha256:${sha256.slice(0, 12)}${entry ? `, catalog entry ${entry.tag}` : ''}), must run ${pinnedRef ?? 'the pin it carries (in no catalog here)'}; accelerator ${accel.accelerator} (${accel.why})${accel.accelerator === 'tcg' ? `, clock ${clock.clock} (${clock.why})` : ''}${previous ? `; upgrade from ${previous.what}` : ''}\n`)
       const report = await runBootTest({

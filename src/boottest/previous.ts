@@ -27,7 +27,26 @@ export function isImageFile(ref: string): boolean {
   return ref.endsWith('.qcow2') || ref.includes('/')
 }
 
-export async function previousImage(req: { ref: string; root: string; cwd: string; dir: string; env: Record<string, string | undefined>; log?: (line: string) => void }): Promise<PreviousImage> {
+export interface PreviousRequest {
+  /** the value of --upgrade-from */
+  ref: string
+  /** the project tree whose catalog names channels and images */
+  root: string
+  /** where a relative file is found */
+  cwd: string
+  /** where a pulled image is written */
+  dir: string
+  env: Record<string, string | undefined>
+  log?: (line: string) => void
+}
+
+/** --upgrade-from, for a boot test: the previous image, and the one clock both images run on. */
+export async function upgradeSource(req: PreviousRequest & { accel: Accelerator; clock: ClockChoice }): Promise<{ previous: PreviousImage; clock: ClockChoice }> {
+  const previous = await previousImage(req)
+  return { previous, clock: await clockForBoth(req.accel, req.clock, previous, req.env) }
+}
+
+export async function previousImage(req: PreviousRequest): Promise<PreviousImage> {
   if (isImageFile(req.ref)) {
     const file = isAbsolute(req.ref) ? req.ref : resolve(req.cwd, req.ref)
     if (!existsSync(file)) throw new ClawbakeError(`--upgrade-from: the image ${file} does not exist`, { file, field: '--upgrade-from', rule: 'boot-test.previous-missing' }, 2)

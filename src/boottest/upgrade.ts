@@ -91,6 +91,11 @@ export async function poweroffVm(vm: ClientVm, ssh: Ssh, timeoutMs: number, log:
   }
 }
 
+/** Up to three files under `where` that hold `value` (a turn's random value: the sessions that recorded it). */
+async function filesHolding(ssh: Ssh, value: string, where: string): Promise<string[]> {
+  return (await ssh.exec(`grep -rlsF ${shellQuote(value)} ${where} | head -n 3`, { sudo: true })).stdout.trim().split('\n').filter(Boolean)
+}
+
 /** The client's VM after a move of its disk, and the owner's next turn on it. */
 interface MovedClient {
   ssh: Ssh
@@ -149,8 +154,7 @@ export async function upgradeVerdict(opts: MovedClient & {
   const file = await opts.host.readSandboxFile(opts.proof.path)
   if (file?.content.trim() !== opts.proof.value) problems.push(`the earlier proof file ${opts.proof.path} ${file ? `holds ${JSON.stringify(file.content.trim().slice(0, 40))}` : 'is gone'}, not ${opts.proof.value}`)
   else facts.push(`the earlier proof file ${opts.proof.path} is still there (uid ${file.uid})`)
-  const session = await ssh.exec(`grep -rlsF ${shellQuote(opts.proof.value)} ${STATE}/agents | head -n 3`, { sudo: true })
-  const sessionFiles = session.stdout.trim().split('\n').filter(Boolean)
+  const sessionFiles = await filesHolding(ssh, opts.proof.value, `${STATE}/agents`)
   if (!sessionFiles.length) problems.push(`no session of the state holds the earlier turn's value ${opts.proof.value}`)
   else facts.push(`the earlier session is kept (${sessionFiles.map(f => f.replace(`${STATE}/`, '')).join(', ')})`)
 
@@ -206,12 +210,11 @@ export async function rollbackVerdict(opts: MovedClient & {
   else facts.push(`all ${opts.restored.files.length} files of the saved state are back`)
   if (!after.envSha256 || after.envSha256 !== opts.restored.envSha256) problems.push(`the client's secrets in state/.env are not the ones it had`)
 
-  const sessions = async (value: string, where: string) => (await ssh.exec(`grep -rlsF ${shellQuote(value)} ${where} | head -n 3`, { sudo: true })).stdout.trim().split('\n').filter(Boolean)
-  if (!(await sessions(opts.proof.value, `${STATE}/agents`)).length) problems.push(`no session of the running state holds the turn from before the upgrade (${opts.proof.value})`)
+  if (!(await filesHolding(ssh, opts.proof.value, `${STATE}/agents`)).length) problems.push(`no session of the running state holds the turn from before the upgrade (${opts.proof.value})`)
   else facts.push('the session from before the upgrade is there')
   if (opts.discarded) {
-    const running = await sessions(opts.discarded, `${STATE}/agents`)
-    const keptAside = await sessions(opts.discarded, `${STATE_MOUNT}/rolled-back`)
+    const running = await filesHolding(ssh, opts.discarded, `${STATE}/agents`)
+    const keptAside = await filesHolding(ssh, opts.discarded, `${STATE_MOUNT}/rolled-back`)
     if (running.length) problems.push(`the turn made after the upgrade (${opts.discarded}) is still in the running state (${running.join(', ')}): the rollback did not put the saved copy back`)
     else if (!keptAside.length) problems.push(`the turn made after the upgrade (${opts.discarded}) is nowhere under rolled-back/`)
     else facts.push(`the turn made after the upgrade is only in rolled-back/${aside.split(' ')[0]} (${keptAside.length} file(s))`)

@@ -29,6 +29,18 @@ export interface OwnerExecResult extends Verdict {
   turnMs: number
 }
 
+/** Where the owner's turn with `nonce` has the sandbox write its random value. */
+export function turnProofPath(host: Pick<OpenclawHost, 'proofPath'>, nonce: string): string {
+  return host.proofPath(`owner-exec-${nonce}.txt`)
+}
+
+/** The value the owner's turn with `nonce` made in the sandbox, and its file; null when there is none. */
+export async function turnProof(host: Pick<OpenclawHost, 'proofPath' | 'readSandboxFile'>, nonce: string): Promise<{ path: string; value: string } | null> {
+  const path = turnProofPath(host, nonce)
+  const value = (await host.readSandboxFile(path))?.content.trim()
+  return value ? { path, value } : null
+}
+
 export async function ownerExec(opts: {
   host: OpenclawHost
   tg: TelegramStandin
@@ -44,7 +56,7 @@ export async function ownerExec(opts: {
   freshSession?: boolean
 }): Promise<OwnerExecResult> {
   const { host, tg, proxy, ownerId, nonce } = opts
-  const proof = host.proofPath(`owner-exec-${nonce}.txt`)
+  const proof = turnProofPath(host, nonce)
   if (await host.readSandboxFile(proof)) return { ...fail(`proof file ${proof} exists before the DM: not a fresh sandbox`), firstCallMs: null, turnMs: 0 }
   // 12 random bytes as 24 hex digits, made in the sandbox: only running the command can produce them
   const command = `od -An -N12 -tx1 /dev/urandom | tr -d ' \\n' | tee ${proof}`

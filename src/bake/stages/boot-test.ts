@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { ClawbakeError } from '../../errors.ts'
 import { bootTimeouts, failedChecks, runBootTest, type BootTestReport } from '../../boottest/boot-test.ts'
-import { clockForBoth, previousImage } from '../../boottest/previous.ts'
+import { upgradeSource } from '../../boottest/previous.ts'
 import { assertIdentity, type MachineIdentity } from '../../boottest/checks.ts'
 import { DEFAULT_AVOTS_BASE_URL } from '../../gates/suite.ts'
 import type { ResolvedImage } from '../contract.ts'
@@ -43,10 +43,11 @@ export const bootTest = stage('boot-test', async (ctx, { 'run-dir': run, gates, 
   const buildVm = readBuildIdentity(run.dir)
   const dir = join(run.dir, 'boot-test')
   // --upgrade-from: a client of the image clients run today is moved onto this one, and back
-  const previous = req.upgradeFrom
-    ? await previousImage({ ref: req.upgradeFrom, root: ctx.root, cwd: req.cwd ?? ctx.root, dir, env: io.env, log: line => ctx.progress('boot-test', `| ${line}`) })
+  const source = req.upgradeFrom && prepare.clock
+    ? await upgradeSource({ ref: req.upgradeFrom, root: ctx.root, cwd: req.cwd ?? ctx.root, dir, env: io.env, log: line => ctx.progress('boot-test', `| ${line}`), accel: prepare.accelerator, clock: prepare.clock })
     : null
-  const clock = previous && prepare.clock ? await clockForBoth(prepare.accelerator, prepare.clock, previous, io.env) : prepare.clock
+  const previous = source?.previous ?? null
+  const clock = source?.clock ?? prepare.clock
   if (previous) ctx.progress('boot-test', `| upgrade from ${previous.what}${previous.pullMs !== null ? `, pulled in ${(previous.pullMs / 1000).toFixed(1)} s` : ''}${clock !== prepare.clock ? `; clock ${clock?.clock} for both (${clock?.why})` : ''}`)
   const { timeouts, timeScale } = bootTimeouts(prepare.accelerator, clock ?? undefined)
   const report = await runBootTest({
