@@ -6,7 +6,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { envError } from '../errors.ts'
 import { packerInfo, type Builder } from './packer.ts'
-import { which } from '../proc/run.ts'
+import { debianPackageOf, which } from '../proc/run.ts'
 
 export interface Missing {
   /** short id: packer, AVOTS_API_KEY, qemu-system-x86_64, network, ... */
@@ -47,10 +47,10 @@ export async function missingPrerequisites(input: PrerequisiteInput): Promise<Mi
     missing.push({ id: 'AVOTS_API_KEY', what: 'AVOTS_API_KEY', how: 'export AVOTS_API_KEY=<your avots.ai key> (the avots-smoke gate calls the model gateway; the key is scrubbed from the image)' })
   }
   if (builder === 'qemu') {
-    if (!which('qemu-system-x86_64', env)) missing.push({ id: 'qemu-system-x86_64', what: 'qemu-system-x86_64', how: `${SETUP}, or \`sudo apt-get install qemu-system-x86\`` })
-    if (!which('qemu-img', env)) missing.push({ id: 'qemu-img', what: 'qemu-img', how: `${SETUP}, or \`sudo apt-get install qemu-utils\`` })
-    if (!['xorriso', 'mkisofs', 'genisoimage'].some(t => which(t, env))) missing.push({ id: 'xorriso', what: 'xorriso (builds the cidata seed CD)', how: `${SETUP}, or \`sudo apt-get install xorriso\`` })
-    if (!which('ssh-keygen', env)) missing.push({ id: 'ssh-keygen', what: 'ssh-keygen', how: `${SETUP}, or \`sudo apt-get install openssh-client\`` })
+    if (!which('qemu-system-x86_64', env)) missing.push({ id: 'qemu-system-x86_64', what: 'qemu-system-x86_64', how: `${SETUP}, or \`sudo apt-get install ${debianPackageOf('qemu-system-x86_64')}\`` })
+    if (!which('qemu-img', env)) missing.push({ id: 'qemu-img', what: 'qemu-img', how: `${SETUP}, or \`sudo apt-get install ${debianPackageOf('qemu-img')}\`` })
+    if (!['xorriso', 'mkisofs', 'genisoimage'].some(t => which(t, env))) missing.push({ id: 'xorriso', what: 'xorriso (builds the cidata seed CD)', how: `${SETUP}, or \`sudo apt-get install ${debianPackageOf('xorriso')}\`` })
+    if (!which('ssh-keygen', env)) missing.push({ id: 'ssh-keygen', what: 'ssh-keygen', how: `${SETUP}, or \`sudo apt-get install ${debianPackageOf('ssh-keygen')}\`` })
   }
   if (builder === 'amazon-ebs') {
     const bin = which(env.CLAWBAKE_PACKER ?? 'packer', env)

@@ -21,8 +21,6 @@ export interface ZeroedDisk {
   ms: number
 }
 
-const ZEROFREE_MISSING = { message: 'zerofree is not installed (Debian package zerofree; `npm run setup` installs it)', rule: 'env.program-missing' }
-
 /** Zero the free blocks of an ext4 file system on a raw disk, at this byte offset (unmounted; the journal is made anew). */
 export async function zeroFreeRaw(raw: string, offset: number): Promise<{ zeroedBlocks: number; freeBlocks: number }> {
   const loop = (await runOk('losetup', ['--find', '--show', '--offset', String(offset), raw], { rule: 'zero-free.losetup' })).stdout.trim()
@@ -32,7 +30,7 @@ export async function zeroFreeRaw(raw: string, offset: number): Promise<{ zeroed
     if (fsck.code === null || fsck.code > 1) throw new Error(`e2fsck ${loop} exit ${fsck.code}: ${fsck.stdout}${fsck.stderr}`)
     const hadJournal = /has_journal/.test((await runOk('dumpe2fs', ['-h', loop], { rule: 'zero-free.dumpe2fs' })).stdout)
     if (hadJournal) await runOk('tune2fs', ['-O', '^has_journal', loop], { rule: 'zero-free.journal' })
-    const z = await runOk('zerofree', ['-v', loop], { rule: 'zero-free.zerofree', timeoutMs: 1_800_000, ifMissing: ZEROFREE_MISSING })
+    const z = await runOk('zerofree', ['-v', loop], { rule: 'zero-free.zerofree', timeoutMs: 1_800_000 })
     if (hadJournal) await runOk('tune2fs', ['-O', 'has_journal', loop], { rule: 'zero-free.journal' })
     // zerofree -v ends with `<zeroed>/<free>/<total>`
     const m = /(\d+)\/(\d+)\/(\d+)\s*$/.exec(z.stdout.trim() || z.stderr.trim())

@@ -36,7 +36,7 @@ export interface RunOptions {
   timeoutMs?: number
   /** kill the process tree when this aborts (Ctrl-C, a stage timeout) */
   signal?: AbortSignal
-  /** on abort, first this signal to the process tree (packer: SIGINT, so it stops its VM and cleans up), SIGKILL after abortGraceMs */
+  /** on abort, first this signal to the process group (packer: SIGINT, so it stops its VM and cleans up), SIGKILL after abortGraceMs */
   abortWith?: NodeJS.Signals
   abortGraceMs?: number
   /** applied to every captured and streamed line */
@@ -103,10 +103,14 @@ export function which(name: string, env: Record<string, string | undefined> = pr
   return env.PATH ? zxWhich.sync(name, { path: env.PATH, nothrow: true }) ?? null : null
 }
 
+/** The Debian package that provides `program` (a name or a path), when clawbake knows it. */
+export function debianPackageOf(program: string): string | undefined {
+  return DEBIAN_PACKAGE[program.split('/').pop() ?? program]
+}
+
 function missing(cmd: string, opts: RunOptions): Error {
   if (opts.ifMissing) return envError(opts.ifMissing.message, { field: cmd, rule: opts.ifMissing.rule })
-  const base = cmd.split('/').pop() ?? cmd
-  const pkg = DEBIAN_PACKAGE[base]
+  const pkg = debianPackageOf(cmd)
   return envError(`cannot run ${cmd}: not installed or not on PATH${pkg ? ` (Debian package ${pkg}; \`npm run setup\` installs it)` : ''}`, { field: cmd, rule: 'env.program-missing' })
 }
 
